@@ -1,0 +1,40 @@
+# Two commands: `make run` (set up, build the index if needed, serve the page) and
+# `make test` (set up, then the whole test suite). Everything installs into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-done
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+
+.PHONY: setup run test lint bench browser-deps clean-index
+
+setup: $(STAMP)
+
+# torch first and pinned: this machine has a CPU build of 2.13.0 on disk, any other spec
+# pulls gigabytes of CUDA packages. llama-cpp-python compiles from source; GGML_NATIVE=OFF
+# keeps pip's cached wheel portable to other CPUs.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pmrag fetch-model
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/pmrag index --if-needed || echo "Some articles could not be indexed (listed above); serving the rest."
+	$(BIN)/pmrag serve --host $(HOST) --port $(PORT)
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: setup
+	$(BIN)/ruff check rag ui tests
+
+test: setup browser-deps lint
+	$(BIN)/pytest -q -ra
+
+bench: setup
+	$(BIN)/pmrag bench

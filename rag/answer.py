@@ -1,0 +1,73 @@
+"""The result types of a question: `Answer`, `Citation`, `SentenceCheck`, `Timings`.
+
+Plain dataclasses with a `to_dict` that is the `pmrag ask --json` schema. Producing them is
+left to `rag.assistant`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified source. `text` is `article_text[start:end]`: the passage the LLM was shown.
+    `quote_start:quote_end` is the sentence in it that best supports the answer."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str  # where the article came from: its URL if known, else its corpus path
+    heading: str
+    start: int
+    end: int
+    text: str
+    score: float
+    quote_start: int = 0
+    quote_end: int = 0
+    quote: str = ""
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    text: str
+    citations: list[int]
+    supported: bool
+    support: float
+
+
+@dataclass
+class Timings:
+    retrieve_ms: float = 0.0
+    first_token_ms: float = 0.0
+    generate_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    # On a refusal: the nearest passages, so the user sees what the articles do say.
+    nearest: list[Citation] = field(default_factory=list)
+    standalone_question: str = ""
+    raw_answer: str = ""
+    timings: Timings = field(default_factory=Timings)
+    llm_called: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [asdict(c) for c in self.citations],
+            "sentences": [asdict(s) for s in self.sentences],
+            "nearest": [asdict(c) for c in self.nearest],
+            "standalone_question": self.standalone_question or self.question,
+            "timings": asdict(self.timings),
+        }

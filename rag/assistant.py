@@ -1,0 +1,208 @@
+"""`Assistant`: ask questions over the index and get verified, cited answers.
+
+This is the one factory that turns `Settings` into parts (embedder, store, retriever, chat
+model); everything else receives its parts. A question goes: retrieve (hybrid) -> refuse
+without the LLM when nothing is relevant enough -> cut hits to short passages -> generate
+(streamed) -> verify every sentence and re-point or drop its markers -> `Answer`. The
+assistant notices a new index generation and switches to it between questions, so a
+rebuild never interrupts a running page. Formatting for people is left to the CLI and UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.answer import Answer, Citation, SentenceCheck, Timings
+from rag.citations import VerifyConfig, render, verify
+from rag.config import Settings
+from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
+from rag.errors import EmptyQuestionError
+from rag.generation import build_chat_model, describe
+from rag.prompting import NOT_COVERED, Passage, build_messages, select_passages
+from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
+from rag.store import FaissStore, IndexData
+
+log = logging.getLogger(__name__)
+
+REFUSAL_TEXT = (
+    "The articles in this collection don't cover that question. The closest passages are"
+    " listed below."
+)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
+    return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size,
+                                       cache=cache)
+
+
+def retrieval_config(settings: Settings) -> RetrievalConfig:
+    return RetrievalConfig(candidates=settings.retrieve_k, rrf_k=settings.rrf_k,
+                           dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight)
+
+
+class Assistant:
+    """Question answering over one index. Thread-safe: many sessions may ask at once; the
+    LLM itself serialises generation."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: FaissStore,
+                 chat_model: BaseChatModel | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self._chat_model = chat_model
+        self._lock = threading.Lock()
+        self._retriever = self._load_retriever()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, chat_model: BaseChatModel | None = None,
+             embedder: Embedder | None = None, **overrides: Any) -> Assistant:
+        """Open the index in `settings.index_dir` (or `index=...`). Raises IndexMissingError
+        if there is none, IndexMismatchError if it was built with another setup."""
+        if "index" in overrides:
+            overrides["index_dir"] = overrides.pop("index")
+        if "corpus" in overrides:
+            overrides["corpus_dir"] = overrides.pop("corpus")
+        settings = settings or Settings.load(**overrides)
+        embedder = embedder or build_embedder(settings)
+        return cls(settings, embedder, FaissStore(settings.index_dir), chat_model)
+
+    # --- parts --------------------------------------------------------------------------
+    def _load_retriever(self) -> HybridRetriever:
+        expected = dict(self.settings.chunking_signature(), dim=self.embedder.dim)
+        data = self.store.load(expected)
+        return HybridRetriever(data, self.embedder, retrieval_config(self.settings))
+
+    @property
+    def index(self) -> IndexData:
+        return self._current().data
+
+    def _current(self) -> HybridRetriever:
+        """The retriever of the live generation, reloaded when a rebuild swapped it."""
+        live = self.store.current_generation()
+        if live and live != self._retriever.data.generation:
+            with self._lock:
+                if live != self._retriever.data.generation:
+                    log.info("index generation changed to %s; reloading", live)
+                    self._retriever = self._load_retriever()
+        return self._retriever
+
+    @property
+    def chat_model(self) -> BaseChatModel:
+        if self._chat_model is None:
+            with self._lock:
+                if self._chat_model is None:
+                    self._chat_model = build_chat_model(self.settings)
+        return self._chat_model
+
+    @property
+    def llm_name(self) -> str:
+        return describe(self._chat_model) if self._chat_model else self.settings.llm
+
+    @property
+    def retriever(self) -> BaseRetriever:
+        """A LangChain retriever over the live index (follows rebuilds)."""
+        return LangChainRetriever(source=self._current, k=self.settings.top_k)
+
+    def as_runnable(self) -> Runnable:
+        """A LangChain Runnable: {"question": str, "chat_history": [...]} -> Answer."""
+        def _run(inputs: dict[str, Any]) -> Answer:
+            return self.ask(inputs["question"], history=inputs.get("chat_history"))
+        return RunnableLambda(_run)
+
+    # --- asking -------------------------------------------------------------------------
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        return self._current().search(question, k or self.settings.top_k)
+
+    def ask(self, question: str, *, history: list[Any] | None = None, k: int | None = None) -> Answer:
+        answer = None
+        for event in self.stream(question, history=history, k=k):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None  # stream always ends with an Answer
+        return answer
+
+    def stream(self, question: str, *, history: list[Any] | None = None,
+               k: int | None = None) -> Iterator[str | Answer]:
+        """Yield answer text as it is generated, then the verified `Answer` last."""
+        if not question or not question.strip():
+            raise EmptyQuestionError("the question is empty; type a question about the articles")
+        question = question.strip()
+        t0 = time.perf_counter()
+        retriever = self._current()
+        data = retriever.data
+        hits = retriever.search(question, k or self.settings.top_k)
+        timings = Timings(retrieve_ms=(time.perf_counter() - t0) * 1000)
+        texts = {d: a.text for d, a in data.articles.items()}
+        best = max((h.dense for h in hits), default=0.0)
+        if not hits or best < self.settings.min_relevance:
+            log.info("refusing without the LLM: best similarity %.3f < %.3f", best,
+                     self.settings.min_relevance)
+            yield self._refusal(question, hits, data, timings, t0, llm_called=False)
+            return
+        qvec = self.embedder.embed_query(question)
+        passages = select_passages(qvec, hits, texts, self.embedder)
+        messages = build_messages(question, passages)
+        t_gen = time.perf_counter()
+        raw = ""
+        for chunk in self.chat_model.stream(messages):
+            piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+            if not piece:
+                continue
+            if not raw:
+                timings.first_token_ms = (time.perf_counter() - t_gen) * 1000
+            raw += piece
+            yield piece
+        timings.generate_ms = (time.perf_counter() - t_gen) * 1000
+        yield self._finish(question, raw, passages, hits, data, timings, t0)
+
+    # --- building the Answer ------------------------------------------------------------
+    def _finish(self, question: str, raw: str, passages: list[Passage], hits: list[Hit],
+                data: IndexData, timings: Timings, t0: float) -> Answer:
+        texts = {d: a.text for d, a in data.articles.items()}
+        if NOT_COVERED in raw.upper() and len(raw) < 80:
+            return self._refusal(question, hits, data, timings, t0, llm_called=True, raw=raw)
+        checked = verify(raw, passages, texts, self.embedder, VerifyConfig())
+        if not checked.any_supported:
+            return self._refusal(question, hits, data, timings, t0, llm_called=True, raw=raw)
+        renumber: dict[int, int] = {}
+        for sentence in checked.sentences:
+            for n in sentence.passages:
+                renumber.setdefault(n, len(renumber) + 1)
+        by_n = {p.n: p for p in passages}
+        citations = []
+        for old_n, new_n in renumber.items():
+            q = checked.quotes.get(old_n)
+            citations.append(self._citation(new_n, by_n[old_n], data, quote=q))
+        sentences = [SentenceCheck(s.text, [renumber[n] for n in s.passages], s.supported,
+                                   round(s.support, 3)) for s in checked.sentences]
+        timings.total_ms = (time.perf_counter() - t0) * 1000
+        return Answer(question, render(checked, renumber), False, citations, sentences,
+                      standalone_question=question, raw_answer=raw, timings=timings, llm_called=True)
+
+    def _refusal(self, question: str, hits: list[Hit], data: IndexData, timings: Timings, t0: float,
+                 *, llm_called: bool, raw: str = "") -> Answer:
+        nearest = [self._citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data)
+                   for i, h in enumerate(hits[:3])]
+        timings.total_ms = (time.perf_counter() - t0) * 1000
+        return Answer(question, REFUSAL_TEXT, True, [], [], nearest, question, raw, timings, llm_called)
+
+    def _citation(self, n: int, p: Passage, data: IndexData, quote: tuple[int, int] | None = None) -> Citation:
+        article = data.articles[p.hit.doc_id]
+        text = article.text
+        qs, qe = quote or (p.start, p.end)
+        source = article.metadata.get("url") or str(self.settings.corpus_dir / article.doc_id)
+        return Citation(
+            n=n, doc_id=article.doc_id, title=article.title, source=source,
+            heading=p.hit.chunk.heading, start=p.start, end=p.end, text=text[p.start : p.end],
+            score=round(p.hit.dense, 4), quote_start=qs, quote_end=qe, quote=text[qs:qe],
+            page=article.page_at(p.start),
+        )

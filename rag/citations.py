@@ -1,0 +1,132 @@
+"""Check every sentence of an answer against the passages and fix its [n] markers.
+
+Small models cite poorly, so the sources a user sees come from this check, not from the
+model's word: each sentence is scored against every passage (embedding similarity of the
+sentence to the passage's best sentence, blended with lexical recall of the sentence's
+content words). A marker that names no passage, or a passage that does not support the
+sentence, is re-pointed to the passage that does or removed; a sentence that no passage
+supports is flagged `supported=False`. Each citation carries its best supporting quote as
+an exact substring of the article. Retrieval and generation are left to other modules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.embedding import Embedder
+from rag.prompting import Passage, sentence_spans
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being it its"
+    " this that these those you your we our they their he she his her i me my not no do does did"
+    " can could will would should may might must have has had so than then there here what which"
+    " who whom how when where why also just about into over more most such very only own same"
+    " each other any all some one".split()
+)
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    min_support: float = 0.45  # blended score a sentence needs from a passage
+    lexical_weight: float = 0.5  # share of the blend given to lexical recall
+
+
+@dataclass
+class CheckedSentence:
+    text: str
+    passages: list[int]  # passage numbers (1-based, as in the prompt) that support it
+    supported: bool
+    support: float  # best blended support score
+
+
+@dataclass
+class Verification:
+    sentences: list[CheckedSentence] = field(default_factory=list)
+    # passage number -> (quote start, quote end) in the article: the best supporting sentence
+    quotes: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def any_supported(self) -> bool:
+        return any(s.supported for s in self.sentences)
+
+
+def split_answer(answer: str) -> list[tuple[str, list[int]]]:
+    """Answer sentences without their markers, each with the numbers it cited."""
+    out: list[tuple[str, list[int]]] = []
+    for s, e in sentence_spans(answer):
+        sentence = answer[s:e]
+        # "... stale. [2] Next sentence": a marker opening a sentence belongs to the one before.
+        lead = re.match(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+", sentence)
+        if lead and out:
+            out[-1][1].extend(int(n) for n in re.findall(r"\d+", lead.group(0)))
+            sentence = sentence[lead.end():]
+        cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"\s*,\s*", m.group(1))]
+        clean = _MARKER.sub("", sentence).strip()
+        if re.fullmatch(r"[\W\d]*", clean):  # a stray marker on its own line
+            if out and cited:
+                out[-1][1].extend(cited)
+            continue
+        out.append((clean, cited))
+    return out
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], embedder: Embedder,
+           config: VerifyConfig | None = None) -> Verification:
+    cfg = config or VerifyConfig()
+    result = Verification()
+    parts = split_answer(answer)
+    if not parts or not passages:
+        result.sentences = [CheckedSentence(t, [], False, 0.0) for t, _ in parts]
+        return result
+    # Sentences of every passage, embedded once (cached by text).
+    psent: list[tuple[int, int, int]] = []  # (passage index, start, end)
+    for i, p in enumerate(passages):
+        psent += [(i, s, e) for s, e in sentence_spans(p.text, p.start)]
+    ptexts = [article_texts[passages[i].hit.doc_id][s:e] for i, s, e in psent]
+    pvecs = embedder.embed(ptexts)
+    avecs = embedder.embed([t for t, _ in parts])
+    sims = avecs @ pvecs.T  # (answer sentences, passage sentences)
+    pwords = [content_words(p.text) for p in passages]
+    best_quote: dict[int, tuple[float, int]] = {}
+    for a, (text, cited) in enumerate(parts):
+        words = content_words(text)
+        scores = np.zeros(len(passages))
+        best_sent = np.full(len(passages), -1)
+        for j, (i, _, _) in enumerate(psent):
+            if sims[a, j] > scores[i] or best_sent[i] < 0:
+                scores[i] = max(scores[i], sims[a, j])
+                best_sent[i] = j
+        lexical = np.array([len(words & pw) / len(words) if words else 0.0 for pw in pwords])
+        blended = (1 - cfg.lexical_weight) * scores + cfg.lexical_weight * lexical
+        valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
+        keep = [n for n in valid if blended[n - 1] >= cfg.min_support]
+        if not keep:
+            top = int(np.argmax(blended))
+            keep = [top + 1] if blended[top] >= cfg.min_support else []
+        for n in keep:
+            j = int(best_sent[n - 1])
+            if j >= 0 and (n not in best_quote or sims[a, j] > best_quote[n][0]):
+                best_quote[n] = (float(sims[a, j]), j)
+        result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
+    for n, (_, j) in best_quote.items():
+        _, s, e = psent[j]
+        result.quotes[n] = (s, e)
+    return result
+
+
+def render(verification: Verification, renumber: dict[int, int]) -> str:
+    """The answer text with verified markers, numbered as the citations list."""
+    out = []
+    for s in verification.sentences:
+        marks = "".join(f"[{renumber[n]}]" for n in s.passages if n in renumber)
+        out.append(s.text + (" " + marks if marks else ""))
+    return " ".join(out)

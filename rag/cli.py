@@ -1,0 +1,229 @@
+"""`pmrag`: the command line. Thin on purpose: parse flags, call the library, print.
+
+Every `RagError` becomes one line on stderr and exit code 2; a finished index run with
+failed files exits 1. Status goes through `logging` to stderr, so `--json` output on stdout
+stays exactly one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.errors import RagError
+
+log = logging.getLogger("rag.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    _quiet_libraries(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pmrag", description="Ask your PM articles; answers cite their sources.")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--corpus", type=Path, help="articles folder (default ./corpus, RAG_CORPUS_DIR)")
+        sp.add_argument("--index", type=Path, help="index folder (default ./index, RAG_INDEX_DIR)")
+        sp.add_argument("--llm", choices=["local", "gguf", "openai", "ollama"], help="LLM backend (RAG_LLM)")
+        sp.add_argument("--llm-model", help="model name or GGUF path (RAG_LLM_MODEL)")
+        sp.add_argument("--llm-base-url", help="server URL for openai/ollama (RAG_LLM_BASE_URL)")
+
+    sp = sub.add_parser("index", help="build or update the index from the corpus folder")
+    common(sp)
+    sp.add_argument("paths", nargs="*", type=Path, help="article files to copy into the corpus first")
+    sp.add_argument("--json", action="store_true", help="print one JSON summary object")
+    sp.add_argument("--dry-run", action="store_true", help="list what would change; write nothing")
+    sp.add_argument("--full", action="store_true", help="re-chunk every article (embeddings stay cached)")
+    sp.add_argument("--wait", action="store_true", help="wait for another running index update")
+    sp.add_argument("--if-needed", action="store_true", help="do nothing when the index is up to date")
+    sp.set_defaults(func=_cmd_index)
+
+    sp = sub.add_parser("ask", help="answer a question from the articles")
+    common(sp)
+    sp.add_argument("question")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("-k", "--top-k", type=int, help="passages to use (default 4)")
+    sp.set_defaults(func=_cmd_ask)
+
+    sp = sub.add_parser("serve", help="serve the chat page")
+    common(sp)
+    sp.add_argument("--host", help="bind address (default 127.0.0.1)")
+    sp.add_argument("--port", type=int, help="port (default 7860)")
+    sp.add_argument("--share", action="store_true", help="opt in to a public Gradio share link")
+    sp.set_defaults(func=_cmd_serve)
+
+    sp = sub.add_parser("config", help="print the effective settings (secrets masked)")
+    common(sp)
+    sp.set_defaults(func=_cmd_config)
+
+    sp = sub.add_parser("fetch-model", help="download and verify the bundled LLM (done by make setup)")
+    sp.set_defaults(func=_cmd_fetch_model)
+    return p
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    return Settings.load(
+        corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
+        llm=getattr(args, "llm", None), llm_model=getattr(args, "llm_model", None),
+        llm_base_url=getattr(args, "llm_base_url", None), **extra,
+    )
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    level = logging.DEBUG if verbose else logging.ERROR
+    for name in ("faiss", "faiss.loader", "sentence_transformers", "transformers", "bm25s", "httpx"):
+        logging.getLogger(name).setLevel(level)
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+    except Exception:  # transformers is optional for --help
+        pass
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from rag.assistant import build_embedder
+    from rag.indexing import Failure, add_files, index_is_current, update_index
+
+    settings = _settings(args)
+    copied: list[str] = []
+    pre_failed: list[Failure] = []
+    if args.paths and not args.dry_run:
+        copied, pre_failed = add_files(args.paths, settings.corpus_dir, max_mb=settings.max_file_mb)
+        for name in copied:
+            log.info("copied into %s: %s", settings.corpus_dir, name)
+    if args.if_needed and not pre_failed and index_is_current(settings):
+        if args.json:
+            print(json.dumps({"up_to_date": True}))
+        return 0
+    embedder = build_embedder(settings)
+    progress = None if args.json else _ProgressBar()
+    report = update_index(settings, embedder, dry_run=args.dry_run, full=args.full,
+                          progress=progress, wait_for_lock=args.wait)
+    if progress:
+        progress.close()
+    report.failed = pre_failed + report.failed
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _print_report(report)
+    return 1 if report.failed else 0
+
+
+class _ProgressBar:
+    """A tqdm bar per stage on stderr."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = tqdm(total=total, desc=f"{stage:>6}", unit=" chunks" if stage == "embed" else " docs",
+                             file=sys.stderr, leave=True)
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _print_report(report: Any) -> None:
+    verb = "Would update" if report.dry_run else "Indexed"
+    if report.full_rebuild_reason:
+        print(f"Full rebuild: {report.full_rebuild_reason}")
+    for label, items in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for item in items:
+            print(f"  {label:8} {item}")
+    for f in report.failed:
+        print(f"  failed   {f.path}: {f.reason}")
+    chunks = "" if report.dry_run else f", {report.chunks} chunks ({report.embedded_chunks} embedded)"
+    print(f"{verb} {report.documents} articles{chunks} in {report.seconds:.1f}s")
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from rag.assistant import Assistant
+
+    settings = _settings(args, top_k=args.top_k)
+    assistant = Assistant.load(settings)
+    if args.json:
+        print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False))
+        return 0
+    answer = None
+    for event in assistant.stream(args.question):
+        if isinstance(event, str):
+            continue  # the verified text is printed below; raw tokens may carry wrong markers
+        answer = event
+    print(format_answer(answer))
+    return 0
+
+
+def format_answer(answer: Any) -> str:
+    lines = [textwrap.fill(answer.text, 100), ""]
+    if answer.refused:
+        lines.append("Nearest passages:")
+        cites = answer.nearest
+    else:
+        lines.append("Sources:")
+        cites = answer.citations
+    for c in cites:
+        where = c.title + (f" › {c.heading}" if c.heading else "")
+        lines.append(f"[{c.n}] {where} ({c.doc_id}, chars {c.start}-{c.end}, score {c.score:.2f})")
+        lines.append(textwrap.indent(textwrap.fill(f"“{c.quote or c.text}”", 96), "    "))
+    unsupported = [s.text for s in answer.sentences if not s.supported]
+    if unsupported:
+        lines.append("Not supported by the articles: " + " | ".join(unsupported))
+    return "\n".join(lines)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    settings = _settings(args, host=args.host, port=args.port)
+    serve(settings, share=args.share)
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(_settings(args).public_dict(), indent=2))
+    return 0
+
+
+def _cmd_fetch_model(args: argparse.Namespace) -> int:
+    from rag.models import ensure_bundled_model
+
+    print(ensure_bundled_model(Settings.load().cache_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

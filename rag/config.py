@@ -1,0 +1,121 @@
+"""One typed place for every setting: paths, models, chunking, retrieval, LLM backend.
+
+Values come, in rising priority, from the defaults below, a `.env` file in the current
+directory, `RAG_*` environment variables, and keyword overrides (the CLI passes its flags
+that way). Nothing here loads a model or touches the index; that is left to the factory in
+`rag.assistant` and to the modules that take a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import ConfigError
+
+LLMBackend = Literal["local", "gguf", "openai", "ollama", "none"]
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pmrag"
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Frozen: build a new one with `Settings.load(**overrides)`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- where things live -------------------------------------------------------------
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    # --- embedding and chunking (recorded in the manifest; a change forces a rebuild) ---
+    embed_model: str = "all-MiniLM-L6-v2"
+    embed_batch_size: int = 32
+    # Tokens per chunk, counted with the embedder's own tokenizer; the window is 256, and
+    # shorter chunks keep the LLM prompt short (every 100 prompt tokens cost ~1 s here).
+    chunk_tokens: int = 128
+    chunk_overlap: int = 24
+
+    # --- retrieval ------------------------------------------------------------------------
+    retrieve_k: int = 30  # candidates from each of dense and BM25 before fusion
+    top_k: int = 4  # passages handed to the LLM and shown as sources
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    # Cosine similarity of the best dense hit below which the question is refused without
+    # calling the LLM (calibrated on the dev questions, see docs/answers.md).
+    min_relevance: float = 0.30
+
+    # --- generation -----------------------------------------------------------------------
+    llm: LLMBackend = "local"
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_api_key: SecretStr = SecretStr("")
+    llm_threads: int = 2
+    llm_context: int = 4096
+    llm_max_tokens: int = 320
+    llm_timeout_s: float = 120.0
+
+    # --- ingestion limits -----------------------------------------------------------------
+    max_file_mb: float = 20.0
+    max_pdf_pages: int = 500
+
+    # --- serving --------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @field_validator("chunk_tokens")
+    @classmethod
+    def _chunk_fits_window(cls, v: int) -> int:
+        if not 16 <= v <= 250:
+            raise ValueError("chunk_tokens must be between 16 and 250 (the embedder reads 256)")
+        return v
+
+    @field_validator("top_k", "retrieve_k")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Read env/.env and apply non-None overrides; raise ConfigError on bad values."""
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        try:
+            return cls(**clean)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(
+                f"setting {field!r}: {first['msg']} (set RAG_{field.upper()} or its flag)"
+            ) from exc
+
+    def chunking_signature(self) -> dict[str, Any]:
+        """The settings that shape the saved vectors; the manifest stores and checks them."""
+        return {
+            "embed_model": self.embed_model,
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+        }
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings as plain values with secrets masked, for `pmrag config` and logs."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "****" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        return out

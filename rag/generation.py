@@ -1,0 +1,136 @@
+"""LLM backends, all as LangChain chat models, chosen from settings in one factory.
+
+`LlamaCppChat` runs a GGUF file in-process with llama-cpp-python, using the chat template
+stored in the model file, greedy decoding and one shared model guarded by a lock (the CPU
+can only run one generation at a time anyway; callers queue). OpenAI-compatible servers and
+Ollama come from `langchain-openai` and `langchain-ollama`, so streaming and stop
+sequences behave alike everywhere. Prompt building and citation checks are left to
+`rag.prompting` and `rag.citations`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from rag.config import Settings
+from rag.errors import ConfigError, ModelUnavailableError
+from rag.models import check_gguf, ensure_bundled_model
+
+log = logging.getLogger(__name__)
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+class LlamaCppChat(BaseChatModel):
+    """A local GGUF chat model. The model loads on first use, not at construction."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_path: str
+    n_threads: int = 2
+    n_ctx: int = 4096
+    max_tokens: int = 320
+    _llm: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def model_name(self) -> str:
+        return Path(self.model_path).name
+
+    def load(self) -> Any:
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            try:
+                self._llm = Llama(model_path=self.model_path, n_ctx=self.n_ctx,
+                                  n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                                  verbose=False)
+            except (ValueError, RuntimeError) as exc:
+                raise ModelUnavailableError(f"cannot load GGUF model {self.model_path}: {exc}") from exc
+        return self._llm
+
+    def _stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        llm = self.load()
+        payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        with self._lock:
+            # Greedy decoding: answers must be reproducible and stay close to the passages.
+            stream = llm.create_chat_completion(
+                payload, stream=True, temperature=0.0, top_k=1, repeat_penalty=1.05,
+                max_tokens=kwargs.get("max_tokens", self.max_tokens), stop=stop or None,
+            )
+            for part in stream:
+                text = part["choices"][0]["delta"].get("content")
+                if text:
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                    if run_manager:
+                        run_manager.on_llm_new_token(text, chunk=chunk)
+                    yield chunk
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def build_chat_model(settings: Settings) -> BaseChatModel:
+    """The one place that turns settings into a chat model."""
+    backend = settings.llm
+    if backend == "local":
+        path = ensure_bundled_model(settings.cache_dir)
+        return LlamaCppChat(model_path=str(path), n_threads=settings.llm_threads,
+                            n_ctx=settings.llm_context, max_tokens=settings.llm_max_tokens)
+    if backend == "gguf":
+        path = Path(settings.llm_model).expanduser()
+        if not settings.llm_model or not path.is_file():
+            raise ConfigError("RAG_LLM=gguf needs RAG_LLM_MODEL=/path/to/model.gguf (an existing file)")
+        check_gguf(path)
+        return LlamaCppChat(model_path=str(path), n_threads=settings.llm_threads,
+                            n_ctx=settings.llm_context, max_tokens=settings.llm_max_tokens)
+    if backend == "openai":
+        from langchain_openai import ChatOpenAI
+
+        if not settings.llm_model:
+            raise ConfigError("RAG_LLM=openai needs RAG_LLM_MODEL (the model name the server serves)")
+        return ChatOpenAI(
+            model=settings.llm_model, base_url=settings.llm_base_url or None,
+            api_key=settings.llm_api_key.get_secret_value() or "not-needed",
+            temperature=0, max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout_s,
+            max_retries=2, streaming=True,
+        )
+    if backend == "ollama":
+        from langchain_ollama import ChatOllama
+
+        if not settings.llm_model:
+            raise ConfigError("RAG_LLM=ollama needs RAG_LLM_MODEL (e.g. llama3.2)")
+        return ChatOllama(model=settings.llm_model,
+                          base_url=settings.llm_base_url or "http://127.0.0.1:11434",
+                          temperature=0, num_predict=settings.llm_max_tokens)
+    raise ConfigError(f"unknown LLM backend {backend!r}; use local, gguf, openai or ollama")
+
+
+def describe(model: BaseChatModel | None) -> str:
+    if model is None:
+        return "none"
+    for attr in ("model_name", "model"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return f"{model._llm_type}:{value}"
+    return model._llm_type

@@ -1,0 +1,60 @@
+"""Shared fixtures: the real embedding model, a copy of the real corpus, temp index dirs.
+
+Tests never write into the working tree: every corpus and index lives under tmp_path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.assistant import build_embedder
+from rag.config import Settings
+from rag.indexing import update_index
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Embeddings cache per test session; the bundled LLM is shared with the user's cache so
+    # the 1.1 GB model is assembled only once per machine.
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def embedder(cache_dir: Path):
+    return build_embedder(Settings.load(cache_dir=cache_dir))
+
+
+def make_settings(tmp: Path, cache_dir: Path, **kw) -> Settings:
+    return Settings.load(corpus_dir=tmp / "corpus", index_dir=tmp / "index", cache_dir=cache_dir, **kw)
+
+
+@pytest.fixture()
+def corpus_settings(tmp_path: Path, cache_dir: Path) -> Settings:
+    """Settings pointing at a fresh copy of the real corpus and an empty index folder."""
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    return make_settings(tmp_path, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, embedder) -> Settings:
+    """One real index of the real corpus, shared by read-only tests."""
+    tmp = tmp_path_factory.mktemp("built")
+    shutil.copytree(CORPUS, tmp / "corpus")
+    settings = make_settings(tmp, cache_dir)
+    report = update_index(settings, embedder)
+    assert not report.failed, report.failed
+    return settings
+
+
+@pytest.fixture(scope="session")
+def local_llm():
+    """The real bundled GGUF model (assembled by `make setup`)."""
+    from rag.generation import build_chat_model
+
+    return build_chat_model(Settings.load(llm="local"))

@@ -1,0 +1,64 @@
+from rag.chunking import Chunk
+from rag.citations import split_answer, verify
+from rag.prompting import Passage, select_passages, sentence_spans
+from rag.retrieval import Hit
+
+ARTICLES = {
+    "mon.md": "Monitoring is not optional. Models become stale over time without anyone noticing.",
+    "team.md": "An ML PM partners with the data science team. Communication is the core skill.",
+}
+
+
+def _passages() -> list[Passage]:
+    out = []
+    for n, doc in enumerate(["mon.md", "team.md"], start=1):
+        text = ARTICLES[doc]
+        hit = Hit(Chunk(doc, 0, 0, len(text), "", text), doc, 1.0, 0.5, 1.0, n)
+        out.append(Passage(n, hit, 0, len(text), text))
+    return out
+
+
+def test_split_answer_strips_markers():
+    parts = split_answer("Monitoring matters [1]. Talk to data scientists [2][1].\n[2]")
+    assert parts == [("Monitoring matters.", [1]), ("Talk to data scientists.", [2, 1, 2])]
+    parts = split_answer("Monitoring matters. [1] Talk to data scientists [2, 3].")
+    assert parts == [("Monitoring matters.", [1]), ("Talk to data scientists.", [2, 3])]
+
+
+def test_wrong_citation_is_repointed_to_the_supporting_passage(embedder):
+    answer = "Monitoring is not optional because models become stale [2]."
+    result = verify(answer, _passages(), ARTICLES, embedder)
+    assert result.sentences[0].passages == [1]
+    assert result.sentences[0].supported
+    s, e = result.quotes[1]
+    assert ARTICLES["mon.md"][s:e] in ("Monitoring is not optional.", "Models become stale over time without anyone noticing.")
+
+
+def test_marker_that_names_no_passage_is_removed(embedder):
+    result = verify("An ML PM partners with the data science team [7].", _passages(), ARTICLES, embedder)
+    assert result.sentences[0].passages == [2]
+
+
+def test_unsupported_sentence_is_flagged(embedder):
+    answer = "Monitoring is not optional [1]. The capital of France is Paris and croissants are tasty [1]."
+    result = verify(answer, _passages(), ARTICLES, embedder)
+    assert result.sentences[0].supported
+    assert not result.sentences[1].supported and result.sentences[1].passages == []
+
+
+def test_sentence_spans_are_exact():
+    text = "First one. Second? Third!\nBullet line"
+    spans = sentence_spans(text, 10)
+    assert [text[s - 10 : e - 10] for s, e in spans] == ["First one.", "Second?", "Third!", "Bullet line"]
+
+
+def test_select_passages_quotes_exact_windows(built_index, embedder):
+    from rag.assistant import Assistant
+
+    a = Assistant.load(built_index, embedder=embedder)
+    q = "Why is monitoring important?"
+    hits = a.search(q, 3)
+    texts = {d: art.text for d, art in a.index.articles.items()}
+    for p in select_passages(embedder.embed_query(q), hits, texts, embedder, max_tokens=40):
+        assert texts[p.hit.doc_id][p.start : p.end] == p.text
+        assert p.hit.chunk.start <= p.start < p.end <= p.hit.chunk.end
