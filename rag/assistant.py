@@ -25,6 +25,7 @@ from rag.citations import VerifyConfig, render, verify
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError
+from rag.followup import needs_rewrite, normalise_history, rewrite
 from rag.generation import build_chat_model, describe
 from rag.prompting import NOT_COVERED, Passage, build_messages, select_passages
 from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
@@ -137,20 +138,24 @@ class Assistant:
             raise EmptyQuestionError("the question is empty; type a question about the articles")
         question = question.strip()
         t0 = time.perf_counter()
+        turns = normalise_history(history)
+        standalone = rewrite(question, turns, self.chat_model) if needs_rewrite(question, turns) else question
+        if standalone != question:
+            log.info("follow-up rewritten: %r -> %r", question, standalone)
         retriever = self._current()
         data = retriever.data
-        hits = retriever.search(question, k or self.settings.top_k)
+        hits = retriever.search(standalone, k or self.settings.top_k)
         timings = Timings(retrieve_ms=(time.perf_counter() - t0) * 1000)
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in hits), default=0.0)
         if not hits or best < self.settings.min_relevance:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best,
                      self.settings.min_relevance)
-            yield self._refusal(question, hits, data, timings, t0, llm_called=False)
+            yield self._refusal(question, standalone, hits, data, timings, t0, llm_called=False)
             return
-        qvec = self.embedder.embed_query(question)
+        qvec = self.embedder.embed_query(standalone)
         passages = select_passages(qvec, hits, texts, self.embedder)
-        messages = build_messages(question, passages)
+        messages = build_messages(standalone, passages)
         t_gen = time.perf_counter()
         raw = ""
         for chunk in self.chat_model.stream(messages):
@@ -162,17 +167,17 @@ class Assistant:
             raw += piece
             yield piece
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
-        yield self._finish(question, raw, passages, hits, data, timings, t0)
+        yield self._finish(question, standalone, raw, passages, hits, data, timings, t0)
 
     # --- building the Answer ------------------------------------------------------------
-    def _finish(self, question: str, raw: str, passages: list[Passage], hits: list[Hit],
+    def _finish(self, question: str, standalone: str, raw: str, passages: list[Passage], hits: list[Hit],
                 data: IndexData, timings: Timings, t0: float) -> Answer:
         texts = {d: a.text for d, a in data.articles.items()}
         if NOT_COVERED in raw.upper() and len(raw) < 80:
-            return self._refusal(question, hits, data, timings, t0, llm_called=True, raw=raw)
+            return self._refusal(question, standalone, hits, data, timings, t0, llm_called=True, raw=raw)
         checked = verify(raw, passages, texts, self.embedder, VerifyConfig())
         if not checked.any_supported:
-            return self._refusal(question, hits, data, timings, t0, llm_called=True, raw=raw)
+            return self._refusal(question, standalone, hits, data, timings, t0, llm_called=True, raw=raw)
         renumber: dict[int, int] = {}
         for sentence in checked.sentences:
             for n in sentence.passages:
@@ -186,14 +191,14 @@ class Assistant:
                                    round(s.support, 3)) for s in checked.sentences]
         timings.total_ms = (time.perf_counter() - t0) * 1000
         return Answer(question, render(checked, renumber), False, citations, sentences,
-                      standalone_question=question, raw_answer=raw, timings=timings, llm_called=True)
+                      standalone_question=standalone, raw_answer=raw, timings=timings, llm_called=True)
 
-    def _refusal(self, question: str, hits: list[Hit], data: IndexData, timings: Timings, t0: float,
+    def _refusal(self, question: str, standalone: str, hits: list[Hit], data: IndexData, timings: Timings, t0: float,
                  *, llm_called: bool, raw: str = "") -> Answer:
         nearest = [self._citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data)
                    for i, h in enumerate(hits[:3])]
         timings.total_ms = (time.perf_counter() - t0) * 1000
-        return Answer(question, REFUSAL_TEXT, True, [], [], nearest, question, raw, timings, llm_called)
+        return Answer(question, REFUSAL_TEXT, True, [], [], nearest, standalone, raw, timings, llm_called)
 
     def _citation(self, n: int, p: Passage, data: IndexData, quote: tuple[int, int] | None = None) -> Citation:
         article = data.articles[p.hit.doc_id]

@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--full", action="store_true", help="re-chunk every article (embeddings stay cached)")
     sp.add_argument("--wait", action="store_true", help="wait for another running index update")
     sp.add_argument("--if-needed", action="store_true", help="do nothing when the index is up to date")
+    sp.add_argument("--url", action="append", default=[], metavar="URL",
+                    help="fetch a web article into the corpus as Markdown (repeatable)")
     sp.set_defaults(func=_cmd_index)
 
     sp = sub.add_parser("ask", help="answer a question from the articles")
@@ -76,6 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("config", help="print the effective settings (secrets masked)")
     common(sp)
     sp.set_defaults(func=_cmd_config)
+
+    ev = sub.add_parser("eval", help="measure retrieval or answer quality")
+    ev_sub = ev.add_subparsers(dest="eval_command", required=True)
+    sp = ev_sub.add_parser("answers", help="score answers against a QA file (JSON lines)",
+                           description="Each line: {id, question, answer: str|null, must_include: [str],"
+                                       " evidence: [{doc, quote}]}; answer null = not answerable.")
+    common(sp)
+    sp.add_argument("--qa", type=Path, required=True, help="QA file, e.g. eval/dev_qa.jsonl")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("--per-item", action="store_true", help="include every item's result in --json")
+    sp.add_argument("-k", "--top-k", type=int, help="passages to use (default 4)")
+    sp.set_defaults(func=_cmd_eval_answers)
 
     sp = sub.add_parser("fetch-model", help="download and verify the bundled LLM (done by make setup)")
     sp.set_defaults(func=_cmd_fetch_model)
@@ -115,6 +129,16 @@ def _cmd_index(args: argparse.Namespace) -> int:
         copied, pre_failed = add_files(args.paths, settings.corpus_dir, max_mb=settings.max_file_mb)
         for name in copied:
             log.info("copied into %s: %s", settings.corpus_dir, name)
+    if args.url and not args.dry_run:
+        from rag.errors import DocumentError
+        from rag.webfetch import save_url
+
+        for url in args.url:
+            try:
+                saved = save_url(url, settings.corpus_dir, max_mb=settings.max_file_mb)
+                log.info("saved %s as %s", url, saved.name)
+            except DocumentError as exc:
+                pre_failed.append(Failure(url, str(exc)))
     if args.if_needed and not pre_failed and index_is_current(settings):
         if args.json:
             print(json.dumps({"up_to_date": True}))
@@ -203,6 +227,27 @@ def format_answer(answer: Any) -> str:
     if unsupported:
         lines.append("Not supported by the articles: " + " | ".join(unsupported))
     return "\n".join(lines)
+
+
+def _cmd_eval_answers(args: argparse.Namespace) -> int:
+    from rag import answer_eval
+    from rag.assistant import Assistant
+
+    settings = _settings(args, top_k=args.top_k)
+    items = answer_eval.read_qa(args.qa)
+    assistant = Assistant.load(settings)
+    bar = None if args.json else _ProgressBar()
+    report = answer_eval.run(items, assistant.ask, lambda: assistant.index,
+                             progress=(lambda d, t: bar("answer", d, t)) if bar else None)
+    if bar:
+        bar.close()
+    summary = report.to_dict() if args.per_item else report.summary()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            print(f"{key:28} {value}")
+    return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -75,7 +75,7 @@ def load_article(path: Path, doc_id: str, *, max_mb: float = 20.0, max_pages: in
         text, title, pages = _read_pdf(data, max_pages)
         meta: dict[str, str] = {}
     elif suffix in (".html", ".htm"):
-        text, title, meta = _read_html(_decode(data))
+        text, title, meta = read_html(_decode(data))
         pages = ()
     else:
         text, meta = _split_front_matter(_decode(data))
@@ -174,7 +174,7 @@ def _read_pdf(data: bytes, max_pages: int) -> tuple[str, str, tuple[tuple[int, i
     return "\n\n".join(parts), meta_title, tuple(starts)
 
 
-def _read_html(raw: str) -> tuple[str, str, dict[str, str]]:
+def read_html(raw: str) -> tuple[str, str, dict[str, str]]:
     """Main text as Markdown. Hidden text and comments are removed *before* extraction, since
     they are a classic way to smuggle instructions to the LLM."""
     import lxml.html

@@ -85,8 +85,8 @@ class FaissStore:
         gen = self.current_generation()
         return gen is not None and (self.generations / gen / "manifest.json").exists()
 
-    def read_manifest(self) -> dict[str, Any]:
-        gen = self.current_generation()
+    def read_manifest(self, gen: str | None = None) -> dict[str, Any]:
+        gen = gen or self.current_generation()
         if gen is None:
             raise IndexMissingError(
                 f"no index in {self.root}/: build one with `pmrag index` (or `make run`)"
@@ -99,11 +99,24 @@ class FaissStore:
             ) from exc
 
     def load(self, expected: dict[str, Any] | None = None) -> IndexData:
-        """Load the live generation; `expected` is the chunking signature it must match."""
-        manifest = self.read_manifest()
+        """Load the live generation; `expected` is the chunking signature it must match.
+
+        A writer may swap in a new generation (and prune an old one) while we read; then the
+        read is simply retried on the new live generation."""
+        for _ in range(4):
+            gen = self.current_generation()
+            try:
+                return self._load_once(gen, expected)
+            except IndexCorruptError:
+                if self.current_generation() == gen:
+                    raise
+        return self._load_once(self.current_generation(), expected)
+
+    def _load_once(self, gen: str | None, expected: dict[str, Any] | None) -> IndexData:
+        manifest = self.read_manifest(gen)
         if expected is not None:
             check_compatible(manifest, expected, self.root)
-        gen = self.current_generation() or ""
+        gen = gen or ""
         folder = self.generations / gen
         try:
             articles = {}

@@ -1,0 +1,174 @@
+"""`pmrag eval answers`: score answers against a QA file with gold facts and evidence.
+
+Each line of the QA file is ``{"id", "question", "answer": str|null, "must_include": [str],
+"evidence": [{"doc", "quote"}]}``; ``answer: null`` marks a question the articles do not
+answer. Reported: key-fact recall (must_include phrases found in the answer, matched
+loosely), citation precision (citations whose passage overlaps a gold quote), evidence
+recall (gold quotes overlapped by some citation), refusal rate on unanswerable items,
+false-refusal rate on answerable ones, and latency. Running the assistant is left to
+`rag.assistant`; retrieval metrics live in `rag.evaluation`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import unicodedata
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answer
+from rag.errors import ConfigError
+from rag.store import IndexData
+
+
+@dataclass(frozen=True)
+class Evidence:
+    doc: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class QAItem:
+    id: str
+    question: str
+    answer: str | None
+    must_include: list[str]
+    evidence: list[Evidence]
+
+    @property
+    def answerable(self) -> bool:
+        return self.answer is not None
+
+
+@dataclass
+class ItemResult:
+    id: str
+    answerable: bool
+    refused: bool
+    facts_found: int
+    facts_total: int
+    citations: int
+    citations_on_evidence: int
+    evidence_total: int
+    evidence_covered: int
+    total_ms: float
+    first_token_ms: float
+    answer: str
+
+
+@dataclass
+class AnswerReport:
+    items: list[ItemResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        ans = [r for r in self.items if r.answerable]
+        unans = [r for r in self.items if not r.answerable]
+        facts = sum(r.facts_total for r in ans)
+        # Citations on unanswerable items that were not refused point at no gold evidence,
+        # so they count against precision too.
+        cited = [r for r in self.items if not r.refused]
+        cites = sum(r.citations for r in cited)
+        evid = sum(r.evidence_total for r in ans)
+        lat = sorted(r.total_ms for r in self.items)
+        first = sorted(r.first_token_ms for r in self.items if r.first_token_ms > 0)
+        return {
+            "key_fact_recall": _ratio(sum(r.facts_found for r in ans), facts),
+            "citation_precision": _ratio(sum(r.citations_on_evidence for r in cited), cites),
+            "evidence_recall": _ratio(sum(r.evidence_covered for r in ans), evid),
+            "refusal_rate_unanswerable": _ratio(sum(r.refused for r in unans), len(unans)),
+            "false_refusal_rate": _ratio(sum(r.refused for r in ans), len(ans)),
+            "latency_ms_p50": _pct(lat, 50), "latency_ms_p95": _pct(lat, 95),
+            "first_token_ms_p50": _pct(first, 50), "first_token_ms_p95": _pct(first, 95),
+            "items": len(self.items), "answerable": len(ans), "unanswerable": len(unans),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.summary(), per_item=[asdict(r) for r in self.items])
+
+
+def read_qa(path: Path) -> list[QAItem]:
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read QA file {path}: {exc.strerror}") from exc
+    for no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            items.append(QAItem(str(row["id"]), row["question"], row.get("answer"),
+                                list(row.get("must_include") or []),
+                                [Evidence(e["doc"], e["quote"]) for e in row.get("evidence") or []]))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{no}: not a QA item ({exc}); see `pmrag eval answers --help`") from exc
+    return items
+
+
+def normalise(text: str) -> str:
+    """Loose matching: case, punctuation, hyphens/dashes and curly quotes don't matter."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.translate(str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": " ", "—": " ", "-": " "}))
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def fact_found(phrase: str, answer: str) -> bool:
+    return f" {normalise(phrase)} " in f" {normalise(answer)} "
+
+
+def gold_spans(item: QAItem, data: IndexData) -> list[tuple[str, int, int]]:
+    """(doc_id, start, end) of each gold quote in the indexed article text."""
+    by_source = {a.metadata.get("source_file", ""): d for d, a in data.articles.items()}
+    spans = []
+    for ev in item.evidence:
+        doc = ev.doc if ev.doc in data.articles else by_source.get(ev.doc, ev.doc)
+        article = data.articles.get(doc)
+        pos = article.text.find(ev.quote) if article else -1
+        if pos >= 0:
+            spans.append((doc, pos, pos + len(ev.quote)))
+        else:
+            spans.append((doc, -1, -1))  # counts as not covered
+    return spans
+
+
+def score_item(item: QAItem, answer: Answer, data: IndexData) -> ItemResult:
+    gold = gold_spans(item, data)
+
+    def overlaps(doc: str, s: int, e: int, g: tuple[str, int, int]) -> bool:
+        return doc == g[0] and g[1] >= 0 and s < g[2] and g[1] < e
+
+    cites = [] if answer.refused else answer.citations
+    on_evidence = sum(any(overlaps(c.doc_id, c.start, c.end, g) for g in gold) for c in cites)
+    covered = sum(any(overlaps(c.doc_id, c.start, c.end, g) for c in cites) for g in gold)
+    found = 0 if answer.refused else sum(fact_found(p, answer.text) for p in item.must_include)
+    return ItemResult(item.id, item.answerable, answer.refused, found, len(item.must_include), len(cites),
+                      on_evidence, len(gold), covered, answer.timings.total_ms,
+                      answer.timings.first_token_ms, answer.text)
+
+
+def run(items: list[QAItem], ask: Callable[[str], Answer], data: Callable[[], IndexData],
+        progress: Callable[[int, int], None] | None = None) -> AnswerReport:
+    report = AnswerReport()
+    for i, item in enumerate(items):
+        answer = ask(item.question)
+        report.items.append(score_item(item, answer, data()))
+        if progress:
+            progress(i + 1, len(items))
+    return report
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _pct(values: list[float], p: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[p - 1], 1)
