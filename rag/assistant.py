@@ -24,9 +24,9 @@ from rag.answer import Answer, Citation, SentenceCheck, Timings
 from rag.citations import VerifyConfig, render, verify
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
-from rag.errors import EmptyQuestionError
+from rag.errors import EmptyQuestionError, RagError
 from rag.followup import needs_rewrite, normalise_history, rewrite
-from rag.generation import build_chat_model, describe
+from rag.generation import build_chat_model, describe, explain_llm_error
 from rag.prompting import NOT_COVERED, Passage, build_messages, select_passages
 from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
 from rag.store import FaissStore, IndexData
@@ -46,8 +46,14 @@ def build_embedder(settings: Settings) -> Embedder:
 
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:
-    return RetrievalConfig(candidates=settings.retrieve_k, rrf_k=settings.rrf_k,
-                           dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight)
+    return RetrievalConfig(
+        candidates=settings.retrieve_k, fusion=settings.fusion, rrf_k=settings.rrf_k,
+        dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight,
+        bm25_k1=settings.bm25_k1, bm25_b=settings.bm25_b, title_repeat=settings.title_repeat,
+        feedback_docs=settings.feedback_docs, rm3_terms=settings.rm3_terms, rm3_mix=settings.rm3_mix,
+        rocchio_beta=settings.rocchio_beta, doc_aggregation=settings.doc_aggregation,
+        doc_top_chunks=settings.doc_top_chunks, mmr_lambda=settings.mmr_lambda,
+    )
 
 
 class Assistant:
@@ -158,14 +164,19 @@ class Assistant:
         messages = build_messages(standalone, passages)
         t_gen = time.perf_counter()
         raw = ""
-        for chunk in self.chat_model.stream(messages):
-            piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
-            if not piece:
-                continue
-            if not raw:
-                timings.first_token_ms = (time.perf_counter() - t_gen) * 1000
-            raw += piece
-            yield piece
+        try:
+            for chunk in self.chat_model.stream(messages):
+                piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+                if not piece:
+                    continue
+                if not raw:
+                    timings.first_token_ms = (time.perf_counter() - t_gen) * 1000
+                raw += piece
+                yield piece
+        except RagError:
+            raise
+        except Exception as exc:  # backends raise their own types; users get one clear line
+            raise explain_llm_error(exc, self.settings) from exc
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield self._finish(question, standalone, raw, passages, hits, data, timings, t0)
 

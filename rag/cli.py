@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("-k", "--top-k", type=int, help="passages to use (default 4)")
     sp.set_defaults(func=_cmd_eval_answers)
 
+    sp = ev_sub.add_parser("retrieval", help="nDCG@10, recall, MRR and latency on a BEIR folder",
+                           description="DATASET holds corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv."
+                                       " Its index is built once into the cache (RAG_CACHE_DIR/eval/).")
+    sp.add_argument("--dataset", type=Path, required=True, help="BEIR folder")
+    sp.add_argument("--split", default="test", help="qrels split to score (default test)")
+    sp.add_argument("--k", type=int, default=10, help="cutoff for nDCG/Recall/MRR (default 10)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=_cmd_eval_retrieval)
+
     sp = sub.add_parser("fetch-model", help="download and verify the bundled LLM (done by make setup)")
     sp.set_defaults(func=_cmd_fetch_model)
     return p
@@ -260,6 +269,28 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_config(args: argparse.Namespace) -> int:
     print(json.dumps(_settings(args).public_dict(), indent=2))
+    return 0
+
+
+def _cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from rag.assistant import build_embedder
+    from rag.evaluation import evaluate_retrieval
+
+    settings = Settings.load()
+    progress = None if args.json else _ProgressBar()
+    report = evaluate_retrieval(settings, build_embedder(settings), args.dataset, split=args.split,
+                                k=args.k, progress=progress)
+    if progress:
+        progress.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return 0
+    d = report.to_dict()
+    print(f"{report.dataset} [{report.split}], {report.queries} queries")
+    for key in (f"ndcg@{args.k}", f"recall@{args.k}", "recall@100", f"mrr@{args.k}"):
+        print(f"  {key:<16}{d[key]:.4f}")
+    print(f"  {'latency p50':<16}{d['latency_ms_p50']:.1f} ms")
+    print(f"  {'latency p95':<16}{d['latency_ms_p95']:.1f} ms")
     return 0
 
 

@@ -46,11 +46,24 @@ class Settings(BaseSettings):
     chunk_overlap: int = 24
 
     # --- retrieval ------------------------------------------------------------------------
-    retrieve_k: int = 30  # candidates from each of dense and BM25 before fusion
+    retrieve_k: int = 200  # candidates from each of dense and BM25 before fusion
     top_k: int = 4  # passages handed to the LLM and shown as sources
+    # Fusion and second stage; the defaults are the SciFact-train winners in
+    # docs/retrieval.md (`pmrag eval retrieval` measures any change).
+    fusion: Literal["rrf", "blend"] = "blend"  # blend = weighted sum of min-max-normalised scores
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    bm25_weight: float = 0.5
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+    title_repeat: int = 1  # extra copies of the title in BM25's text (field weighting)
+    feedback_docs: int = 3  # pseudo-relevance feedback from the top fused chunks; 0 = off
+    rm3_terms: int = 10
+    rm3_mix: float = 0.1  # weight of RM3 expansion terms in the second BM25 query
+    rocchio_beta: float = 0.3  # weight of the feedback centroid added to the query vector
+    doc_aggregation: Literal["max", "sum"] = "max"  # chunk scores -> document score
+    doc_top_chunks: int = 2  # chunks summed when doc_aggregation is "sum"
+    mmr_lambda: float = 1.0  # 1 = no MMR; lower diversifies the passages
     # Cosine similarity of the best dense hit below which the question is refused without
     # calling the LLM (calibrated on the dev questions, see docs/answers.md).
     min_relevance: float = 0.30

@@ -41,3 +41,7 @@ class ModelUnavailableError(RagError):
 
 class EmptyQuestionError(RagError, ValueError):
     """The question is empty or whitespace."""
+
+
+class DatasetError(RagError):
+    """An evaluation dataset folder is missing files or has malformed lines."""

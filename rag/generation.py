@@ -126,6 +126,32 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     raise ConfigError(f"unknown LLM backend {backend!r}; use local, gguf, openai or ollama")
 
 
+def explain_llm_error(exc: BaseException, settings: Settings) -> ModelUnavailableError:
+    """One actionable line for a failure of a remote backend (names the URL, never the key)."""
+    # LangChain wrappers (e.g. OpenAIConnectionError) hide the client's own error; look down the
+    # cause chain so the message names the real problem.
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 5:
+        chain.append(chain[-1].__cause__)
+    kinds = " ".join(type(e).__name__ for e in chain)
+    kind = type(exc).__name__
+    status = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    url = settings.llm_base_url or ("http://127.0.0.1:11434" if settings.llm == "ollama" else "the OpenAI API")
+    text = str(exc).lower()
+    if "Timeout" in kinds or "timed out" in text:
+        msg = f"the LLM server at {url} did not answer within {settings.llm_timeout_s:g} s; is it overloaded?"
+    elif "Connect" in kinds:
+        msg = f"cannot reach the LLM server at {url}; start it or fix RAG_LLM_BASE_URL"
+    elif status in (401, 403) or kind in ("AuthenticationError", "PermissionDeniedError"):
+        msg = f"the LLM server at {url} rejected the API key; set RAG_LLM_API_KEY to a valid key"
+    elif status == 404 or kind == "NotFoundError" or "not found" in text:
+        msg = (f"model {settings.llm_model!r} was not found on the LLM server at {url}; check"
+               " RAG_LLM_MODEL against the models the server offers")
+    else:
+        msg = f"the LLM backend failed ({kind}: {str(exc)[:200]})"
+    return ModelUnavailableError(msg)
+
+
 def describe(model: BaseChatModel | None) -> str:
     if model is None:
         return "none"

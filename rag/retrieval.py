@@ -1,19 +1,24 @@
-"""Hybrid retrieval over one loaded index: dense (FAISS) + BM25 (bm25s), fused by RRF.
+"""Hybrid retrieval over one loaded index: dense (FAISS vectors) + BM25, fused, then refined.
 
-`HybridRetriever.search` returns `Hit`s, best first, each carrying both the dense cosine
-and the BM25 score so callers can gate on relevance. `LangChainRetriever` wraps it as a
-LangChain `BaseRetriever` for people who compose their own chains. Building the index is
-left to `rag.indexing`; what to do with the hits (prompting, refusal) to `rag.assistant`.
+A search runs in two stages. First stage: the question's cosine against every chunk
+vector and its BM25 score over the same chunks (`rag.lexical`), fused by reciprocal rank
+(RRF) or by blending min-max-normalised scores. Second stage (pseudo-relevance feedback,
+on by default): the top fused chunks expand the BM25 query (RM3) and move the query vector
+towards their centroid (Rocchio), and both sides are scored and fused again. Optional MMR
+diversifies the chunk list. `search` returns chunk `Hit`s; `search_documents` aggregates
+each side to documents first (max or sum of the best chunks) for document-level
+benchmarks. `Hit.dense` and `Hit.bm25` are always the *original* question's scores, so
+relevance gating does not shift with feedback settings. `LangChainRetriever` wraps it as a
+LangChain `BaseRetriever`. Building the index is left to `rag.indexing`; what to do with
+the hits (prompting, refusal) to `rag.assistant`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
-import bm25s
 import numpy as np
-import Stemmer
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -21,6 +26,8 @@ from pydantic import ConfigDict
 
 from rag.chunking import Chunk, embedding_text
 from rag.embedding import Embedder
+from rag.errors import ConfigError
+from rag.lexical import LexicalIndex
 from rag.store import IndexData
 
 
@@ -41,13 +48,46 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class DocHit:
+    """One retrieved document (chunks aggregated): fused score and rank."""
+
+    doc_id: str
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
 class RetrievalConfig:
-    candidates: int = 30
+    """Every retrieval choice; defaults are the ones tuned in docs/retrieval.md."""
+
+    candidates: int = 200  # per side, before fusion (raised to k when k is larger)
+    fusion: Literal["rrf", "blend"] = "blend"
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    bm25_weight: float = 0.5
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    title_repeat: int = 1  # extra copies of the title in the BM25 text (field weighting)
+    # Second stage: pseudo-relevance feedback from the top fused first-pass chunks.
+    feedback_docs: int = 3  # 0 switches feedback off
+    rm3_terms: int = 10
+    rm3_mix: float = 0.1
+    rocchio_beta: float = 0.3  # weight of the feedback centroid added to the query vector
+    # Documents: how chunk scores become a document score ("max", or sum of the best n).
+    doc_aggregation: Literal["max", "sum"] = "max"
+    doc_top_chunks: int = 2
+    mmr_lambda: float = 1.0  # 1.0 = off; lower trades relevance for diversity among chunks
+
+    def __post_init__(self) -> None:
+        if self.fusion not in ("rrf", "blend"):
+            raise ConfigError(f"fusion must be 'rrf' or 'blend', not {self.fusion!r} (RAG_FUSION)")
+        if self.doc_aggregation not in ("max", "sum"):
+            raise ConfigError(f"doc_aggregation must be 'max' or 'sum', not {self.doc_aggregation!r}")
+        if not 0.0 <= self.mmr_lambda <= 1.0:
+            raise ConfigError("mmr_lambda must be between 0 and 1 (1 switches MMR off)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class HybridRetriever:
@@ -58,56 +98,142 @@ class HybridRetriever:
         self.data = data
         self.embedder = embedder
         self.config = config or RetrievalConfig()
-        self._stemmer = Stemmer.Stemmer("english")
-        self._bm25: bm25s.BM25 | None = None
+        cfg = self.config
+        self._lexical: LexicalIndex | None = None
         if data.chunks:
-            texts = [embedding_text(data.articles[c.doc_id].title, c) for c in data.chunks]
-            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
-            self._bm25 = bm25s.BM25(k1=self.config.bm25_k1, b=self.config.bm25_b)
-            self._bm25.index(tokens, show_progress=False)
+            texts = []
+            for c in data.chunks:
+                title = data.articles[c.doc_id].title
+                texts.append("\n".join([title] * cfg.title_repeat + [embedding_text(title, c)]))
+            self._lexical = LexicalIndex(texts, k1=cfg.bm25_k1, b=cfg.bm25_b)
+        # Chunk row -> document number, for aggregating chunk scores to documents.
+        self._doc_ids = sorted({c.doc_id for c in data.chunks})
+        number = {d: i for i, d in enumerate(self._doc_ids)}
+        self._row_doc = np.array([number[c.doc_id] for c in data.chunks], dtype=np.int64)
 
+    # --- public ---------------------------------------------------------------------------
     def search(self, question: str, k: int = 4) -> list[Hit]:
-        """Top `k` chunks for `question`, fused from dense and BM25 rankings."""
+        """Top `k` chunks for `question`, best first (see the module docstring)."""
         if not self.data.chunks:
             return []
-        n = min(self.config.candidates, len(self.data.chunks))
-        qvec = self.embedder.embed_query(question)
-        dense = self.data.search(qvec, len(self.data.chunks) if n < 1 else n)
-        dense_scores = {row: s for row, s in dense}
-        bm25_all = self._bm25_scores(question)
-        bm25_top = np.argsort(-bm25_all)[:n] if bm25_all is not None else np.array([], dtype=int)
-        fused: dict[int, float] = {}
-        cfg = self.config
-        for rank, (row, _) in enumerate(dense):
-            fused[row] = fused.get(row, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)
-        for rank, row in enumerate(bm25_top):
-            if bm25_all[row] <= 0:
-                break
-            fused[int(row)] = fused.get(int(row), 0.0) + cfg.bm25_weight / (cfg.rrf_k + rank + 1)
-        order = sorted(fused, key=lambda r: -fused[r])[:k]
-        missing = [r for r in order if r not in dense_scores]
-        if missing:  # BM25-only hits still get a true cosine, used for refusal gating
-            sims = self.data.vectors[missing] @ qvec
-            dense_scores.update({r: float(s) for r, s in zip(missing, sims, strict=False)})
+        dense0, bm250, dense, bm25 = self._scores(question)
+        n = max(self.config.candidates, k)
+        fused = self._fuse(dense, bm25, n)
+        order = sorted(fused, key=lambda r: -fused[r])
+        if self.config.mmr_lambda < 1.0:
+            order = self._mmr(order[: max(n, k)], fused, k)
         hits = []
-        for rank, row in enumerate(order):
+        for rank, row in enumerate(order[:k]):
             chunk = self.data.chunks[row]
             hits.append(Hit(chunk, self.data.articles[chunk.doc_id].title, fused[row],
-                            float(dense_scores[row]),
-                            float(bm25_all[row]) if bm25_all is not None else 0.0, rank + 1))
+                            float(dense0[row]), float(bm250[row]), rank + 1))
         return hits
+
+    def search_documents(self, question: str, k: int = 10) -> list[DocHit]:
+        """Top `k` documents: each side's chunk scores aggregated per document, then fused."""
+        if not self.data.chunks:
+            return []
+        _, _, dense, bm25 = self._scores(question)
+        dense_doc, bm25_doc = self._aggregate(dense), self._aggregate(bm25)
+        fused = self._fuse(dense_doc, bm25_doc, max(self.config.candidates, k))
+        order = sorted(fused, key=lambda i: -fused[i])[:k]
+        return [DocHit(self._doc_ids[i], fused[i], r + 1) for r, i in enumerate(order)]
 
     def best_dense(self, hits: list[Hit]) -> float:
         return max((h.dense for h in hits), default=0.0)
 
-    def _bm25_scores(self, question: str) -> np.ndarray | None:
-        if self._bm25 is None:
-            return None
-        tokens = bm25s.tokenize([question], stopwords="en", stemmer=self._stemmer,
-                                return_ids=False, show_progress=False)[0]
-        if not tokens:
-            return np.zeros(len(self.data.chunks), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+    # --- stages -----------------------------------------------------------------------------
+    def _scores(self, question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(dense, bm25) of the original question and (dense, bm25) after feedback, per chunk."""
+        cfg = self.config
+        qvec = self.embedder.embed_query(question)
+        dense = self.data.vectors @ qvec
+        terms = self._lexical.query_terms(question) if self._lexical else {}
+        bm25 = self._lexical.scores(terms) if self._lexical else np.zeros(len(dense), np.float32)
+        if cfg.feedback_docs <= 0 or (cfg.rocchio_beta <= 0 and cfg.rm3_mix <= 0):
+            return dense, bm25, dense, bm25
+        first = self._fuse(dense, bm25, max(cfg.candidates, cfg.feedback_docs))
+        top = sorted(first, key=lambda r: -first[r])[: cfg.feedback_docs]
+        dense2, bm252 = dense, bm25
+        if cfg.rocchio_beta > 0 and top:
+            # Rocchio: the centroid of the top chunks pulls the query towards the topic's
+            # vocabulary as the corpus writes it (claims vs abstracts, questions vs articles).
+            q2 = qvec + cfg.rocchio_beta * self.data.vectors[top].mean(axis=0)
+            dense2 = self.data.vectors @ (q2 / (np.linalg.norm(q2) or 1.0))
+        if self._lexical is not None and cfg.rm3_mix > 0 and terms and top:
+            weights = [first[r] for r in top]
+            expanded = self._lexical.expand(terms, top, weights, terms=cfg.rm3_terms, mix=cfg.rm3_mix)
+            bm252 = self._lexical.scores(expanded)
+        return dense, bm25, dense2, bm252
+
+    def _fuse(self, dense: np.ndarray, bm25: np.ndarray, n: int) -> dict[int, float]:
+        """Fused scores of the union of both sides' top `n` (row -> score)."""
+        cfg = self.config
+        n = min(n, len(dense))
+        d_top = _top(dense, n)
+        b_top = [r for r in _top(bm25, n) if bm25[r] > 0]  # no matching term: not a candidate
+        fused: dict[int, float] = {}
+        if cfg.fusion == "rrf":
+            for rank, row in enumerate(d_top):
+                fused[row] = fused.get(row, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)
+            for rank, row in enumerate(b_top):
+                fused[row] = fused.get(row, 0.0) + cfg.bm25_weight / (cfg.rrf_k + rank + 1)
+            return fused
+        # Blend: each side min-max normalised over its own top n (so a weak side's noise
+        # floor maps to 0), then a weighted sum over the union; missing scores count as the
+        # floor of that side.
+        for side, top, w in ((dense, d_top, cfg.dense_weight), (bm25, b_top, cfg.bm25_weight)):
+            if not top:
+                continue
+            hi, lo = float(side[top[0]]), float(side[top[-1]])
+            span = (hi - lo) or 1.0
+            for row in set(d_top) | set(b_top):
+                fused[row] = fused.get(row, 0.0) + w * max(float(side[row]) - lo, 0.0) / span
+        return fused
+
+    def _aggregate(self, chunk_scores: np.ndarray) -> np.ndarray:
+        """Per-document score from its chunks: the best one, or the sum of the best n."""
+        n_docs = len(self._doc_ids)
+        if self.config.doc_aggregation == "max" or self.config.doc_top_chunks <= 1:
+            out = np.full(n_docs, -np.inf, dtype=np.float32)
+            np.maximum.at(out, self._row_doc, chunk_scores)
+            return out
+        # Sum of the best n chunks: sort rows by (doc, -score) and keep each doc's first n.
+        order = np.lexsort((-chunk_scores, self._row_doc))
+        docs = self._row_doc[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(docs)) + 1]
+        rank_in_doc = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        keep = order[rank_in_doc < self.config.doc_top_chunks]
+        out = np.zeros(n_docs, dtype=np.float32)
+        np.add.at(out, self._row_doc[keep], np.maximum(chunk_scores[keep], 0.0))
+        return out
+
+    def _mmr(self, rows: list[int], fused: dict[int, float], k: int) -> list[int]:
+        """Maximal marginal relevance over `rows`: relevance (fused, scaled to 0..1) minus
+        similarity to chunks already picked, so near-duplicate passages do not fill the top."""
+        lam = self.config.mmr_lambda
+        vecs = self.data.vectors[rows]
+        rel = np.array([fused[r] for r in rows], dtype=np.float32)
+        rel = (rel - rel.min()) / ((rel.max() - rel.min()) or 1.0)
+        picked: list[int] = []
+        max_sim = np.zeros(len(rows), dtype=np.float32)  # nothing picked yet: no penalty
+        left = np.ones(len(rows), dtype=bool)
+        for _ in range(min(k, len(rows))):
+            gain = lam * rel - (1 - lam) * max_sim
+            gain[~left] = -np.inf
+            i = int(np.argmax(gain))
+            picked.append(i)
+            left[i] = False
+            max_sim = np.maximum(max_sim, vecs @ vecs[i])
+        return [rows[i] for i in picked] + [r for i, r in enumerate(rows) if left[i]]
+
+
+def _top(scores: np.ndarray, n: int) -> list[int]:
+    """Indices of the `n` highest scores, best first."""
+    if n >= len(scores):
+        return [int(i) for i in np.argsort(-scores, kind="stable")]
+    part = np.argpartition(-scores, n - 1)[:n]
+    return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
 
 
 def hit_to_document(hit: Hit, data: IndexData) -> Document:

@@ -1,5 +1,14 @@
+import json
+
 from rag.answer import Answer, Citation, SentenceCheck
-from ui.render import answer_html, export_markdown, highlighted_passage
+from ui.render import (
+    answer_html,
+    export_markdown,
+    feedback_record,
+    highlighted_passage,
+    source_html,
+    status_markdown,
+)
 
 C = Citation(n=1, doc_id="a.md", title="T <x>", source="corpus/a.md", heading="H", start=100, end=140,
              text="Monitoring is vital. Models go stale fast.", score=0.7, quote_start=121, quote_end=141,
@@ -15,9 +24,33 @@ def test_answer_html_flags_unsupported_sentences_and_lists_sources():
     ans = Answer("q", "Monitoring is vital [1]. Paris.", False, [C],
                  [SentenceCheck("Monitoring is vital.", [1], True, 0.8), SentenceCheck("Paris.", [], False, 0.1)])
     html = answer_html(ans)
-    assert "T &lt;x&gt; › H" in html and "unsupported" in html and "[1]" in html
+    assert "<b>T &lt;x&gt;</b> › H" in html and "unsupported" in html and "[1]" in html
+    assert "<mark>Models go stale fast</mark>" in html and "score 0.70" in html
+
+
+def test_refusal_lists_the_nearest_passages_instead_of_sources():
+    html = answer_html(Answer("q", "Not covered.", True, nearest=[C]))
+    assert "Nearest passages (1)" in html and "Sources" not in html and "pm-cite" not in html
+
+
+def test_passages_stay_on_one_line_so_markdown_does_not_break_the_html():
+    c = Citation(n=1, doc_id="a.md", title="T", source="", heading="", start=0, end=20,
+                 text="## Not a heading\n\n* item", score=0.5)
+    assert "\n" not in source_html(c, "[1]") and "## Not a heading * item" in source_html(c, "[1]")
 
 
 def test_export_markdown_has_questions_answers_and_quotes():
     md = export_markdown([Answer("Why monitor?", "Because [1].", False, [C])])
     assert "## Q: Why monitor?" in md and "a.md" in md and "> Models go stale fast" in md
+
+
+def test_status_names_articles_models_and_build_time():
+    md = status_markdown({"documents": {"a.md": {}, "b.md": {}}, "chunks": 9, "embed_model": "mini",
+                          "built_at": "2025-01-02T03:04:05Z"}, "llama-cpp:qwen")
+    assert "2 articles" in md and "9 chunks" in md and "mini" in md and "qwen" in md
+    assert "2025-01-02 03:04:05 UTC" in md
+
+
+def test_feedback_record_is_one_json_line_with_citations():
+    row = json.loads(feedback_record(Answer("q", "a [1].", False, [C]), liked=True))
+    assert row["liked"] and row["citations"][0]["title"] == "T <x>" and row["citations"][0]["quote"]

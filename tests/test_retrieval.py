@@ -1,3 +1,4 @@
+import pytest
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
@@ -29,3 +30,83 @@ def test_langchain_retriever_returns_documents_with_metadata(built_index, embedd
     meta = docs[0].metadata
     text = a.index.articles[meta["doc_id"]].text
     assert text[meta["start"] : meta["end"]] == docs[0].page_content
+
+
+# --- fusion, feedback, MMR, documents -------------------------------------------------------
+
+def _retriever(settings, embedder, **kw):
+    import dataclasses
+
+    from rag.assistant import retrieval_config
+    from rag.retrieval import HybridRetriever
+    from rag.store import FaissStore
+
+    data = FaissStore(settings.index_dir).load()
+    return HybridRetriever(data, embedder, dataclasses.replace(retrieval_config(settings), **kw))
+
+
+def test_every_fusion_and_second_stage_finds_the_article(built_index, embedder):
+    q = "Why do ML features need ongoing monitoring after launch?"
+    plain = _retriever(built_index, embedder, feedback_docs=0).search(q, 4)
+    for kw in ({"fusion": "rrf"}, {"fusion": "blend"},
+               {"feedback_docs": 5, "rocchio_beta": 0.5, "rm3_mix": 0.3},
+               {"title_repeat": 2, "bm25_k1": 0.9, "bm25_b": 0.4}):
+        hits = _retriever(built_index, embedder, **kw).search(q, 4)
+        assert hits[0].doc_id == MONITORING, kw
+        assert [h.rank for h in hits] == [1, 2, 3, 4]
+        assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+    # Feedback changes the ranking, never the reported cosine (refusal gating relies on it).
+    fed = _retriever(built_index, embedder, feedback_docs=5, rocchio_beta=1.0, rm3_mix=0.5)
+    by_chunk = {h.chunk.chunk_id: h.dense for h in plain}
+    for h in fed.search(q, 4):
+        if h.chunk.chunk_id in by_chunk:
+            assert h.dense == pytest.approx(by_chunk[h.chunk.chunk_id], abs=1e-5)
+
+
+def test_mmr_spreads_passages_over_more_articles(built_index, embedder):
+    q = "How should an ML PM work with the data science team?"
+    plain = _retriever(built_index, embedder, mmr_lambda=1.0).search(q, 6)
+    diverse = _retriever(built_index, embedder, mmr_lambda=0.3).search(q, 6)
+    assert diverse[0].chunk == plain[0].chunk  # the best passage stays first
+    assert len({h.doc_id for h in diverse}) >= len({h.doc_id for h in plain})
+    assert len({h.chunk.chunk_id for h in diverse}) == 6
+
+
+def test_search_documents_aggregates_chunks(built_index, embedder):
+    q = "Why do ML features need ongoing monitoring after launch?"
+    for agg in ("max", "sum"):
+        docs = _retriever(built_index, embedder, doc_aggregation=agg).search_documents(q, 5)
+        assert docs[0].doc_id == MONITORING
+        assert len({d.doc_id for d in docs}) == len(docs) and [d.rank for d in docs] == list(range(1, len(docs) + 1))
+
+
+def test_bad_retrieval_settings_are_config_errors():
+    from rag.errors import ConfigError
+    from rag.retrieval import RetrievalConfig
+
+    with pytest.raises(ConfigError, match="fusion"):
+        RetrievalConfig(fusion="sum")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="mmr_lambda"):
+        RetrievalConfig(mmr_lambda=1.5)
+
+
+def test_weighted_bm25_matches_bm25s_and_rm3_adds_feedback_terms():
+    import bm25s
+    import numpy as np
+    import Stemmer
+
+    from rag.lexical import LexicalIndex
+
+    texts = ["roadmap planning for product teams", "stakeholder interviews and roadmap reviews",
+             "kanban boards limit work in progress", "discovery interviews with customers"]
+    lex = LexicalIndex(texts)
+    stem = Stemmer.Stemmer("english")
+    ref = bm25s.BM25(k1=1.2, b=0.75)
+    ref.index(bm25s.tokenize(texts, stopwords="en", stemmer=stem, show_progress=False), show_progress=False)
+    q = "roadmap interviews"
+    tokens = bm25s.tokenize([q], stopwords="en", stemmer=stem, return_ids=False, show_progress=False)[0]
+    np.testing.assert_allclose(lex.scores(lex.query_terms(q)), ref.get_scores(tokens), rtol=1e-5)
+    terms = lex.query_terms("roadmap")
+    expanded = lex.expand(terms, [1], [1.0], terms=5, mix=0.5)
+    assert set(terms) < set(expanded) and sum(expanded.values()) == pytest.approx(1.0)
+    assert lex.scores(expanded)[3] > 0 == lex.scores(terms)[3]  # reached via "interviews"

@@ -1,26 +1,22 @@
-"""The Gradio chat page: wiring of the `rag` API to components, nothing more.
+"""The Gradio chat page: layout and wiring of the `rag` API to components, nothing more.
 
 Nothing happens at import time: `build_app(assistant, settings)` makes the Blocks and
 `serve(settings)` loads the assistant and launches on 127.0.0.1 (analytics off, `--share`
-and `--host` opt-in, optional login from RAG_AUTH_USER / RAG_AUTH_PASSWORD). Answers,
-refusals, uploads and index updates all come from `rag`; HTML comes from `ui.render`.
+and `--host` opt-in, optional login from RAG_AUTH_USER / RAG_AUTH_PASSWORD). Event handlers
+live in `ui.handlers`; HTML comes from `ui.render`; answers, uploads and index updates all
+come from `rag`.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Gradio reads the shims' annotations (gr.LikeData,
+# gr.Progress) at wiring time, and string annotations of a local import cannot be resolved.
 import logging
 import os
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.errors import RagError
-from rag.indexing import add_files, update_index
-from ui.render import answer_html, debug_markdown, export_markdown, feedback_record
+from ui.handlers import Handlers, llm_choices
 
 log = logging.getLogger(__name__)
 
@@ -31,136 +27,147 @@ EXAMPLES = [
     "How did the author become a more technical product manager?",
 ]
 
+UPLOAD_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf"]
+
+# Many sessions may wait on the one local LLM at a time; each waiting answer holds a worker
+# thread, so the thread pool is sized above the chat concurrency to keep the page responsive.
+CHAT_CONCURRENCY = 32
+MAX_THREADS = 64
+
 CSS = """
-.pm-sources { margin-top: .6em; font-size: .92em; }
-.pm-source { border-left: 3px solid #7c8cff; padding: .2em .6em; margin: .4em 0; }
-.pm-source blockquote { margin: .3em 0; color: #333; }
-.pm-source mark { background: #fff3a3; }
-.pm-score { color: #777; font-size: .85em; }
-.pm-unsupported { color: #a33; }
+.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+#title h1 { margin-bottom: .1em; }
+#chat .pm-sources { margin-top: .7em; font-size: .9em; border-top: 1px solid var(--border-color-primary); padding-top: .4em; }
+#chat .pm-sources summary { cursor: pointer; font-weight: 600; color: var(--body-text-color-subdued); }
+#chat .pm-source { border-left: 3px solid var(--color-accent); padding: .15em .7em; margin: .5em 0;
+  background: var(--background-fill-secondary); border-radius: 0 6px 6px 0; }
+#chat .pm-source-head { line-height: 1.35; }
+#chat .pm-source blockquote { margin: .2em 0 .1em !important; padding: 0 !important; border: none !important;
+  color: var(--body-text-color); font-style: normal; opacity: .85; }
+#chat .pm-source mark { background: #fff1a8; color: #222; padding: 0 .1em; border-radius: 2px; }
+#chat .pm-label { font-weight: 700; color: var(--color-accent); margin-right: .3em; }
+#chat .pm-score { color: var(--body-text-color-subdued); font-size: .85em; margin-left: .4em; }
+#chat .pm-cite { color: var(--color-accent); font-weight: 600; }
+#chat .pm-unsupported { text-decoration: underline dotted #c33; }
+#chat .pm-pending { color: var(--body-text-color-subdued); font-style: italic; }
+#chat .pm-refusal { font-style: italic; }
+#index-status { font-size: .92em; }
+#debug { font-size: .88em; }
+#debug table { table-layout: auto; width: 100%; }
+#debug td:nth-child(n+5), #debug th:nth-child(n+5) { white-space: nowrap; text-align: right; }
+#debug pre, #debug code { white-space: pre-wrap; word-break: break-word; }
 """
 
 
-def index_status(assistant: Assistant) -> str:
-    m = assistant.index.manifest
-    return (f"**Index:** {len(m.get('documents', {}))} articles · {m.get('chunks', 0)} chunks ·"
-            f" embedder {m.get('embed_model')} · LLM {assistant.llm_name} ·"
-            f" built {m.get('built_at', '?')} (generation {m.get('generation', '?')})")
-
-
-def build_app(assistant: Assistant, settings: Settings) -> Any:
+def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path | None = None) -> Any:
     import gradio as gr
 
-    feedback_path = Path(os.environ.get("RAG_FEEDBACK_FILE", "docs/feedback.jsonl"))
+    feedback_path = feedback_path or Path(os.environ.get("RAG_FEEDBACK_FILE", "docs/feedback.jsonl"))
+    h = Handlers(assistant, settings, feedback_path)
+    backends = llm_choices(settings)
 
-    def respond(message: str, history: list[dict], answers: list[Answer], top_k: int):
-        history = list(history or [])
-        if not message or not message.strip():
-            raise gr.Error("Type a question about the articles first.")
-        history.append({"role": "user", "content": message})
-        history.append({"role": "assistant", "content": "…"})
-        yield history, answers, gr.update(), ""
-        prior = [(a.question, a.text) for a in answers]
-        answer = None
-        streamed = ""
-        try:
-            for event in assistant.stream(message, history=prior, k=int(top_k)):
-                if isinstance(event, Answer):
-                    answer = event
-                else:
-                    streamed += event
-                    history[-1] = {"role": "assistant", "content": streamed}
-                    yield history, answers, gr.update(), ""
-        except RagError as exc:
-            history[-1] = {"role": "assistant", "content": f"⚠ {exc}"}
-            yield history, answers, gr.update(), ""
-            return
-        history[-1] = {"role": "assistant", "content": answer_html(answer)}
-        hits = assistant.search(answer.standalone_question or message, int(top_k))
-        yield history, [*answers, answer], debug_markdown(answer, hits), ""
+    # Gradio injects LikeData and Progress by the handler's signature, hence these shims.
+    def on_like(data: gr.LikeData, turns: list) -> None:
+        h.like(data, turns)
 
-    def on_like(data: gr.LikeData, answers: list[Answer]) -> None:
-        turn = data.index[0] // 2 if isinstance(data.index, list | tuple) else int(data.index) // 2
-        if 0 <= turn < len(answers):
-            feedback_path.parent.mkdir(parents=True, exist_ok=True)
-            with feedback_path.open("a", encoding="utf-8") as fh:
-                fh.write(feedback_record(answers[turn], bool(data.liked)) + "\n")
+    def on_upload(files: list | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio idiom)
+        return h.upload(files, progress)
 
-    def on_upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008 (Gradio idiom)
-        if not files:
-            return "Choose one or more .md, .txt, .html or .pdf files first.", index_status(assistant)
-        paths = [Path(f if isinstance(f, str) else f.name) for f in files]
-        names = [p.name for p in paths]
-        copied, failed = add_files(paths, settings.corpus_dir, original_names=names,
-                                   max_mb=settings.max_file_mb)
+    def on_example(data: gr.SelectData) -> str:
+        return data.value["text"] if isinstance(data.value, dict) else str(data.value)
 
-        def report_progress(stage: str, done: int, total: int) -> None:
-            progress((done, max(total, 1)), desc=f"{stage}…")
+    with gr.Blocks(title="PM Learning Assistant", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=7):
+                gr.Markdown("# PM Learning Assistant\nAnswers from your product-management articles,"
+                            " each sentence cited to the passage it comes from.", elem_id="title")
+                chatbot = gr.Chatbot(
+                    elem_id="chat", height=600, sanitize_html=True, show_label=False,
+                    buttons=["copy", "copy_all"], feedback_options=("Like", "Dislike"),
+                    placeholder="**Ask about the articles.** Answers cite their sources; questions the"
+                                " articles don't cover are declined, with the nearest passages shown.",
+                    examples=[{"text": q} for q in EXAMPLES])
+                with gr.Row():
+                    box = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
+                                     scale=8, elem_id="question", autofocus=True, container=False)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                with gr.Accordion("Settings and debug", open=False, elem_id="settings"):
+                    with gr.Row():
+                        top_k = gr.Slider(1, 8, value=settings.top_k, step=1, label="Passages per answer")
+                        backend = gr.Dropdown(backends, value=settings.llm, label="LLM backend",
+                                              visible=len(backends) > 1, interactive=True)
+                    debug = gr.Markdown("Ask a question to see the retrieved passages, their scores,"
+                                        " the rewritten question and timings.", elem_id="debug")
+            with gr.Column(scale=3, min_width=280):
+                gr.Markdown("### Index")
+                status = gr.Markdown(h.status(), elem_id="index-status")
+                with gr.Accordion("Add articles", open=True, elem_id="add-articles"):
+                    upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, height=120,
+                                     label=f".md .txt .html .pdf · up to {settings.max_file_mb:g} MB each",
+                                     elem_id="upload")
+                    add_btn = gr.Button("Add to index", elem_id="add", variant="secondary")
+                    upload_status = gr.Markdown(elem_id="upload-status")
+                with gr.Accordion("Keep the conversation", open=False, elem_id="keep"):
+                    gr.Markdown("The thumbs under an answer log your feedback with the question, answer and"
+                                " citations to a JSON-lines file.")
+                    export_btn = gr.Button("Export chat as Markdown", size="sm", elem_id="export")
+                    export_file = gr.File(label="Download", interactive=False)
+                    export_text = gr.Code(language="markdown", label="Copy", buttons=["copy"], elem_id="export-md",
+                                          lines=6, max_lines=14, wrap_lines=True)
 
-        try:
-            report = update_index(settings, assistant.embedder, progress=report_progress, wait_for_lock=True)
-        except RagError as exc:
-            return f"⚠ {exc}", index_status(assistant)
-        failed = failed + report.failed
-        lines = [f"Saved {', '.join(copied) or 'nothing'} into the corpus."]
-        lines.append(f"Index: {len(report.added)} added, {len(report.changed)} changed,"
-                     f" {len(report.removed)} removed; {report.documents} articles, {report.chunks} chunks.")
-        lines += [f"- ⚠ **{f.path}**: {f.reason}" for f in failed]
-        return "\n".join(lines), index_status(assistant)
-
-    def on_export(answers: list[Answer]) -> str:
-        path = Path(tempfile.mkdtemp(prefix="pmrag-")) / f"chat-{time.strftime('%Y%m%d-%H%M%S')}.md"
-        path.write_text(export_markdown(answers), encoding="utf-8")
-        return str(path)
-
-    with gr.Blocks(title="PM Learning Assistant") as demo:
-        gr.Markdown("# PM Learning Assistant\nAsk about the product-management articles. Every"
-                    " answer cites the passages it comes from; if the articles don't cover a"
-                    " question, it says so.")
-        status = gr.Markdown(index_status(assistant), elem_id="index-status")
-        answers = gr.State([])
-        chatbot = gr.Chatbot(elem_id="chat", height=520, sanitize_html=True,
-                             placeholder="Try one of the example questions below.",
-                             buttons=["copy", "copy_all"])
-        with gr.Row():
-            box = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
-                             scale=8, elem_id="question", autofocus=True)
-            send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-        gr.Examples(EXAMPLES, inputs=box)
-        with gr.Accordion("Settings and debug", open=False):
-            top_k = gr.Slider(1, 8, value=settings.top_k, step=1, label="Passages per answer")
-            debug = gr.Markdown("Ask a question to see the retrieved passages and timings.",
-                                elem_id="debug")
-        with gr.Accordion("Add articles", open=False):
-            upload = gr.File(file_count="multiple", file_types=[".md", ".txt", ".html", ".htm", ".pdf"],
-                             label="Articles (.md .txt .html .pdf)", elem_id="upload")
-            add_btn = gr.Button("Add to index", elem_id="add")
-            upload_status = gr.Markdown(elem_id="upload-status")
-        with gr.Row():
-            export_btn = gr.Button("Export chat as Markdown", size="sm")
-            export_file = gr.File(label="Exported chat", interactive=False)
-
-        outputs = [chatbot, answers, debug, box]
-        send.click(respond, [box, chatbot, answers, top_k], outputs, concurrency_limit=32)
-        box.submit(respond, [box, chatbot, answers, top_k], outputs, concurrency_limit=32)
-        chatbot.like(on_like, [answers], None)
-        add_btn.click(on_upload, [upload], [upload_status, status], concurrency_limit=1)
-        export_btn.click(on_export, [answers], [export_file])
+        chat_in = [box, chatbot, turns, top_k, backend]
+        chat_out = [chatbot, turns, debug, box]
+        chat_opts = dict(concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat", show_progress="minimal")
+        send.click(h.respond, chat_in, chat_out, **chat_opts, api_name="chat")
+        box.submit(h.respond, chat_in, chat_out, **chat_opts, api_visibility="private")
+        chatbot.example_select(on_example, None, box, api_visibility="private").then(
+            h.respond, chat_in, chat_out, **chat_opts, api_visibility="private")
+        chatbot.clear(lambda: [], None, turns, api_visibility="private")
+        chatbot.like(on_like, [turns], None, api_visibility="private")
+        add_btn.click(on_upload, [upload], [upload_status, status, upload], concurrency_limit=1,
+                      api_visibility="private")
+        export_btn.click(h.export, [turns], [export_file, export_text], api_visibility="private")
+        # The index may have been rebuilt from the command line since the page was built.
+        demo.load(h.status, None, status, api_visibility="private")
     return demo
 
 
-def serve(settings: Settings, *, share: bool = False, block: bool = True) -> Any:
+def launch_options(settings: Settings, *, share: bool = False, block: bool = True) -> dict[str, Any]:
+    import gradio as gr
+
+    user, password = os.environ.get("RAG_AUTH_USER"), os.environ.get("RAG_AUTH_PASSWORD")
+    return dict(server_name=settings.host, server_port=settings.port, share=share,
+                auth=(user, password) if user and password else None,
+                prevent_thread_lock=not block, show_error=True, max_threads=MAX_THREADS,
+                theme=_theme(gr), css=CSS, footer_links=["api"],
+                max_file_size=f"{int(settings.max_file_mb)}mb", enable_monitoring=False)
+
+
+def _theme(gr: Any) -> Any:
+    # System fonts only: the stock themes fetch Google Fonts, and the page must not call out.
+    return gr.themes.Soft(primary_hue="indigo", font=["ui-sans-serif", "system-ui", "sans-serif"],
+                          font_mono=["ui-monospace", "Consolas", "monospace"])
+
+
+def serve(settings: Settings, *, share: bool = False, block: bool = True,
+          assistant: Assistant | None = None, feedback_path: Path | None = None) -> Any:
     """Load the assistant and launch the page; returns the Blocks when `block=False`."""
+    # Set before gradio is imported: nothing leaves the machine unless --share is given.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    import gradio as gr
-
-    assistant = Assistant.load(settings)
-    demo = build_app(assistant, settings)
-    user, password = os.environ.get("RAG_AUTH_USER"), os.environ.get("RAG_AUTH_PASSWORD")
-    auth = (user, password) if user and password else None
-    demo.queue(default_concurrency_limit=32, max_size=256)
-    demo.launch(server_name=settings.host, server_port=settings.port, share=share, auth=auth,
-                prevent_thread_lock=not block, show_error=True, theme=gr.themes.Soft(), css=CSS,
-                max_file_size=f"{int(settings.max_file_mb)}mb", footer_links=["api"])
+    assistant = assistant or Assistant.load(settings)
+    _warm_up(assistant)
+    demo = build_app(assistant, settings, feedback_path=feedback_path)
+    demo.queue(default_concurrency_limit=CHAT_CONCURRENCY, max_size=256)
+    demo.launch(**launch_options(settings, share=share, block=block))
     return demo
+
+
+def _warm_up(assistant: Assistant) -> None:
+    """Build the chat model now so the index panel names it and a bad LLM setup is logged at
+    start; the page still serves retrieval and refusals if it fails."""
+    try:
+        assistant.chat_model  # noqa: B018 (property with side effect)
+    except Exception as exc:  # any backend error; the first question will show it too
+        log.warning("LLM not available yet: %s", exc)

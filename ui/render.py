@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import html
 import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer, Citation
+
+
+def _inline(text: str) -> str:
+    # Chat messages are Markdown with raw HTML blocks; a blank line inside a passage would
+    # end the HTML block and let Markdown reinterpret the rest, so passages are one line.
+    return html.escape(re.sub(r"\s+", " ", text))
 
 
 def highlighted_passage(c: Citation) -> str:
@@ -18,50 +27,74 @@ def highlighted_passage(c: Citation) -> str:
     text = c.text
     qs, qe = c.quote_start - c.start, c.quote_end - c.start
     if c.quote and 0 <= qs < qe <= len(text) and (qs, qe) != (0, len(text)):
-        return (html.escape(text[:qs]) + "<mark>" + html.escape(text[qs:qe]) + "</mark>"
-                + html.escape(text[qe:]))
-    return html.escape(text)
+        return (_inline(text[:qs]) + "<mark>" + _inline(text[qs:qe]) + "</mark>"
+                + _inline(text[qe:])).strip()
+    return _inline(text).strip()
 
 
 def source_html(c: Citation, label: str) -> str:
-    where = html.escape(c.title) + (f" › {html.escape(c.heading)}" if c.heading else "")
+    where = f"<b>{_inline(c.title)}</b>" + (f" › {_inline(c.heading)}" if c.heading else "")
     page = f", page {c.page}" if c.page else ""
     return (
-        f'<div class="pm-source"><div class="pm-source-head"><b>{label}</b> {where}'
-        f' <span class="pm-score">({html.escape(c.doc_id)}{page}, score {c.score:.2f})</span></div>'
+        f'<div class="pm-source"><div class="pm-source-head"><span class="pm-label">{label}</span> {where}'
+        f' <span class="pm-score">{html.escape(c.doc_id)}{page} · score {c.score:.2f}</span></div>'
         f'<blockquote>{highlighted_passage(c)}</blockquote></div>'
     )
+
+
+def _sources_panel(title: str, items: list[str]) -> str:
+    if not items:
+        return ""
+    return (f'<details class="pm-sources" open><summary>{title} ({len(items)})</summary>'
+            f'{"".join(items)}</details>')
 
 
 def answer_html(answer: Answer) -> str:
     """The assistant's chat message: the answer, unsupported sentences flagged, then sources."""
     if answer.refused:
-        head = f"<p>{html.escape(answer.text)}</p>"
-        items = "".join(source_html(c, f"Nearest {c.n}") for c in answer.nearest)
-        return head + (f'<div class="pm-sources"><b>Nearest passages</b>{items}</div>' if items else "")
+        head = f'<p class="pm-refusal">{_inline(answer.text)}</p>'
+        items = [source_html(c, f"#{c.n}") for c in answer.nearest]
+        return head + _sources_panel("Nearest passages", items)
     parts = []
     for s in answer.sentences:
-        marks = "".join(f"[{n}]" for n in s.citations)
-        body = html.escape(s.text) + (f" {marks}" if marks else "")
+        marks = "".join(f'<sup class="pm-cite">[{n}]</sup>' for n in s.citations)
+        body = _inline(s.text) + marks
         if not s.supported:
-            body = f'<span class="pm-unsupported" title="No article passage supports this sentence">{body} ⚠ unsupported</span>'
+            body = (f'<span class="pm-unsupported" title="No article passage supports this'
+                    f' sentence">{body} ⚠ unsupported</span>')
         parts.append(body)
-    items = "".join(source_html(c, f"[{c.n}]") for c in answer.citations)
-    return f"<p>{' '.join(parts)}</p><div class=\"pm-sources\"><b>Sources</b>{items}</div>"
+    items = [source_html(c, f"[{c.n}]") for c in answer.citations]
+    return f"<p>{' '.join(parts)}</p>" + _sources_panel("Sources", items)
+
+
+def pending_html(note: str = "Searching the articles…") -> str:
+    return f'<p class="pm-pending">{html.escape(note)}</p>'
+
+
+def error_html(message: str) -> str:
+    return f'<p class="pm-error">⚠ {_inline(message)}</p>'
+
+
+def _cell(text: str) -> str:
+    return re.sub(r"\s+", " ", text).replace("|", "\\|").strip()
 
 
 def debug_markdown(answer: Answer, hits: list[Any] | None = None) -> str:
     t = answer.timings
+    first = f"{t.first_token_ms:.0f} ms" if answer.llm_called else "— (LLM not called)"
     lines = [
-        f"**Question used for retrieval:** {answer.standalone_question or answer.question}",
-        f"**Timings:** retrieve {t.retrieve_ms:.0f} ms · first token {t.first_token_ms:.0f} ms ·"
-        f" total {t.total_ms:.0f} ms · LLM called: {answer.llm_called}",
+        f"**Question:** {_cell(answer.question)}  ",
+        f"**Rewritten for retrieval:** {_cell(answer.standalone_question or answer.question)}  ",
+        f"**Timings:** retrieve {t.retrieve_ms:.0f} ms · first token {first} · total {t.total_ms:.0f} ms",
     ]
     if hits:
-        lines.append("\n| # | article | heading | fused | cosine | bm25 |\n|---|---|---|---|---|---|")
+        lines.append("\n| # | article | heading | passage | fused | cosine | bm25 |\n"
+                     "|---|---|---|---|---|---|---|")
         for h in hits:
-            lines.append(f"| {h.rank} | {h.doc_id} | {h.chunk.heading or '—'} | {h.score:.4f} |"
-                         f" {h.dense:.3f} | {h.bm25:.2f} |")
+            snippet = _cell(h.chunk.text)[:70] + "…"
+            heading = _cell(h.chunk.heading).split(" > ")[-1] or "—"  # the innermost section
+            lines.append(f"| {h.rank} | {_cell(h.doc_id)} | {heading} | {snippet} |"
+                         f" {h.score:.3f} | {h.dense:.2f} | {h.bm25:.1f} |")
     if answer.raw_answer:
         lines.append(f"\n**Raw model output:**\n\n```\n{answer.raw_answer}\n```")
     return "\n".join(lines)
@@ -78,13 +111,36 @@ def export_markdown(turns: list[Answer]) -> str:
             for c in cites:
                 where = c.title + (f" › {c.heading}" if c.heading else "")
                 out.append(f"- [{c.n}] {where} (`{c.doc_id}`, chars {c.start}–{c.end})")
-                out.append(f"  > {c.quote or c.text}")
+                out.append(f"  > {_cell(c.quote or c.text)}")
             out.append("")
     return "\n".join(out)
 
 
 def feedback_record(answer: Answer, liked: bool) -> str:
+    """One JSON line: enough to judge the answer later without the index at hand."""
+    cites = answer.nearest if answer.refused else answer.citations
     return json.dumps({"question": answer.question, "answer": answer.text, "liked": liked,
                        "refused": answer.refused,
-                       "citations": [{"n": c.n, "doc_id": c.doc_id, "start": c.start, "end": c.end}
-                                     for c in answer.citations]}, ensure_ascii=False)
+                       "citations": [{"n": c.n, "doc_id": c.doc_id, "title": c.title, "heading": c.heading,
+                                      "start": c.start, "end": c.end, "quote": c.quote or c.text}
+                                     for c in cites]}, ensure_ascii=False)
+
+
+def status_markdown(manifest: dict[str, Any], llm: str) -> str:
+    """One line of index facts: what the answers are drawn from and by which models."""
+    built = str(manifest.get("built_at", "?")).replace("T", " ").replace("Z", " UTC")
+    return (f"**{len(manifest.get('documents', {}))} articles** · {manifest.get('chunks', 0)} chunks  \n"
+            f"Embeddings: `{manifest.get('embed_model', '?')}`  \nLLM: `{llm}`  \n"
+            f"Index built {built}")
+
+
+def upload_markdown(saved: dict[str, str], report: Any, failed: Sequence[Any]) -> str:
+    """What an upload did: files saved (and renamed, if a name was taken), index changes,
+    and each failure by file name with its reason."""
+    names = [o if o == t else f"{o} → saved as {t}" for o, t in saved.items()]
+    lines = [f"✓ Added **{', '.join(names)}**." if names else "No article was added."]
+    if report is not None:
+        lines.append(f"Index updated: {len(report.added)} added, {len(report.changed)} changed,"
+                     f" {len(report.removed)} removed in {report.seconds:.1f} s.")
+    lines += [f"- ⚠ **{_cell(Path(f.path).name)}**: {_cell(f.reason)}" for f in failed]
+    return "\n\n".join(lines[:2] + ["\n".join(lines[2:])])

@@ -1,0 +1,97 @@
+"""The BM25 side of hybrid retrieval: bm25s index over chunk texts, weighted queries, RM3.
+
+`LexicalIndex` tokenises with bm25s (English stop words, Snowball stemming), indexes each
+chunk's embedding text (title and heading included, optionally the title repeated for
+field weighting), and scores *weighted* queries as one sparse matrix-vector product, which
+is what RM3 pseudo-relevance feedback needs: `expand` turns a question plus the top
+first-pass chunks into term weights (RM1 over the feedback set, interpolated with the
+original question). Fusion with the dense side is left to `rag.retrieval`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import bm25s
+import numpy as np
+import Stemmer
+from scipy import sparse
+
+
+class LexicalIndex:
+    """BM25 over a fixed list of texts. Read-only after construction; thread-safe."""
+
+    def __init__(self, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75, method: str = "lucene"):
+        self._stemmer = Stemmer.Stemmer("english")
+        tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False)
+        self._bm25 = bm25s.BM25(k1=k1, b=b, method=method)
+        self._bm25.index(tokens, show_progress=False)
+        self.vocab: dict[str, int] = dict(self._bm25.vocab_dict)
+        s = self._bm25.scores
+        # bm25s stores precomputed per-(term, doc) BM25 weights column-wise by term; as a
+        # scipy matrix a weighted query is one mat-vec instead of one call per term.
+        self._matrix = sparse.csc_matrix((s["data"], s["indices"], s["indptr"]),
+                                         shape=(s["num_docs"], len(s["indptr"]) - 1)).tocsr()
+        # Term counts per text, for RM3's p(term | feedback text).
+        self._doc_terms: list[tuple[np.ndarray, np.ndarray]] = []
+        for ids in tokens.ids:
+            uniq, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+            self._doc_terms.append((uniq, counts.astype(np.float32)))
+        # Same id space as the matrix: Tokenized.vocab and vocab_dict agree for indexed terms.
+        self._tok_to_col = np.array([self.vocab.get(t, -1) for t in sorted(tokens.vocab, key=tokens.vocab.get)],
+                                    dtype=np.int64)
+        df = np.diff(sparse.csc_matrix(self._matrix).indptr).astype(np.float32)
+        n = max(s["num_docs"], 1)
+        self._idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+    @property
+    def size(self) -> int:
+        return self._matrix.shape[0]
+
+    def query_terms(self, question: str) -> dict[int, float]:
+        """Column ids of the question's known terms, weight 1 each (repeats add up)."""
+        toks = bm25s.tokenize([question], stopwords="en", stemmer=self._stemmer,
+                              return_ids=False, show_progress=False)[0]
+        weights: dict[int, float] = {}
+        for t in toks:
+            col = self.vocab.get(t)
+            if col is not None:
+                weights[col] = weights.get(col, 0.0) + 1.0
+        return weights
+
+    def scores(self, weights: dict[int, float]) -> np.ndarray:
+        """BM25 score of every text for a weighted query (0 where no term matches)."""
+        if not weights:
+            return np.zeros(self.size, dtype=np.float32)
+        q = np.zeros(self._matrix.shape[1], dtype=np.float32)
+        for col, w in weights.items():
+            q[col] = w
+        return np.asarray(self._matrix @ q, dtype=np.float32).ravel()
+
+    def expand(self, weights: dict[int, float], feedback: Sequence[int], feedback_weights: Sequence[float],
+               *, terms: int = 10, mix: float = 0.5) -> dict[int, float]:
+        """RM3: (1 - mix) * original query + mix * the `terms` best RM1 terms of the feedback
+        texts. Both halves are normalised to sum 1 first, so `mix` means what it says."""
+        if not weights or not feedback or terms <= 0 or mix <= 0:
+            return weights
+        fw = np.asarray(feedback_weights, dtype=np.float64)
+        fw = fw / fw.sum() if fw.sum() > 0 else np.full(len(feedback), 1.0 / len(feedback))
+        rm1: dict[int, float] = {}
+        for row, p_doc in zip(feedback, fw, strict=False):
+            ids, counts = self._doc_terms[row]
+            if not len(ids):
+                continue
+            cols = self._tok_to_col[ids]
+            probs = counts / counts.sum()
+            for col, p in zip(cols.tolist(), probs.tolist(), strict=False):
+                if col >= 0:
+                    # Weighting by idf keeps generic words of the feedback texts ("study",
+                    # "result") from crowding out the topical ones.
+                    rm1[col] = rm1.get(col, 0.0) + p_doc * p * float(self._idf[col])
+        best = sorted(rm1.items(), key=lambda kv: -kv[1])[:terms]
+        total_q = sum(weights.values())
+        total_e = sum(v for _, v in best) or 1.0
+        out = {c: (1 - mix) * w / total_q for c, w in weights.items()}
+        for col, v in best:
+            out[col] = out.get(col, 0.0) + mix * v / total_e
+        return out

@@ -1,0 +1,82 @@
+"""The page's handlers without a browser: a scripted LLM, the real embedder and index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from rag.assistant import Assistant
+from tests.fakes import ScriptedChat
+
+REPLY = "Monitoring is not optional [1]. It is the most under valued part of operationalizing ML solutions [1]."
+
+
+def handlers(settings, embedder, tmp_path: Path, reply: str = REPLY):
+    from ui.handlers import Handlers
+
+    llm = ScriptedChat(reply=reply, calls=[])
+    return Handlers(Assistant.load(settings, embedder=embedder, chat_model=llm), settings,
+                    tmp_path / "feedback.jsonl"), llm
+
+
+def run(h, message, history, turns):
+    *_, last = h.respond(message, history, turns, 4, None)
+    return last
+
+
+def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, embedder, tmp_path):
+    h, llm = handlers(built_index, embedder, tmp_path)
+    steps = list(h.respond("Why is monitoring important for ML products?", [], [], 4, None))
+    assert "pm-pending" in steps[0][0][-1]["content"]
+    assert any("pm-sources" not in s[0][-1]["content"] and "Monitoring" in s[0][-1]["content"]
+               for s in steps[1:-1])  # partial text streamed before the final message
+    history, turns, debug, box = steps[-1]
+    assert "pm-sources" in history[-1]["content"] and "pm-cite" in history[-1]["content"]
+    assert len(turns) == 1 and "Timings" in debug and box == ""
+
+    seen = []
+    real_stream = h.assistant.stream
+
+    def spy(question, *, history=None, k=None):
+        seen.append(history)
+        return real_stream(question, history=history, k=k)
+
+    h.assistant.stream = spy
+    history, turns, *_ = run(h, "And why is it undervalued?", history, turns)
+    assert seen == [[(turns[0].question, turns[0].text)]]  # prior turns reach the assistant
+    assert len(history) == 4 and len(turns) == 2
+
+
+def test_feedback_and_export_carry_question_answer_and_citations(built_index, embedder, tmp_path):
+    h, _ = handlers(built_index, embedder, tmp_path)
+    history, turns, *_ = run(h, "Why is monitoring important for ML products?", [], [])
+    h.like(SimpleNamespace(index=1, liked=False), turns)
+    row = json.loads((tmp_path / "feedback.jsonl").read_text().splitlines()[0])
+    assert row["liked"] is False and row["question"].startswith("Why is monitoring")
+    assert row["citations"][0]["doc_id"].endswith(".md") and row["citations"][0]["quote"]
+    path, text = h.export(turns)
+    assert Path(path).read_text() == text and "## Q: Why is monitoring" in text and "  > " in text
+
+
+def test_upload_indexes_good_files_and_names_failures(corpus_settings, embedder, tmp_path):
+    from rag.indexing import update_index
+
+    update_index(corpus_settings, embedder)
+    h, _ = handlers(corpus_settings, embedder, tmp_path)
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "lanterns.md").write_text("# Lantern reviews\n\nA lantern review is a short weekly meeting"
+                                    " where the PM shows one failed experiment.\n")
+    (up / "empty.md").write_text("")
+    (up / "notes.exe").write_bytes(b"MZ")
+    existing = next(corpus_settings.corpus_dir.glob("*.md"))
+    clash = up / existing.name
+    clash.write_text("# Different\n\nA different article that happens to share a file name.\n")
+    report, status, cleared = h.upload([str(up / n) for n in ("lanterns.md", "empty.md", "notes.exe")]
+                                       + [str(clash)])
+    assert "lanterns.md" in report and f"{existing.name} → saved as {existing.stem}-2.md" in report
+    assert "**empty.md**" in report and "**notes.exe**" in report and "unsupported" in report
+    assert "7 articles" in status and cleared is None
+    assert not (corpus_settings.corpus_dir / "empty.md").exists()  # a failed upload does not linger
+    assert existing.read_text() != clash.read_text()  # the old article was not overwritten
