@@ -6,6 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-done
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
+# STORE=postgresql://user:pass@host/db: index and serve from Postgres (same as RAG_STORE_URL)
+STORE  ?=
+STORE_FLAG := $(if $(STORE),--store $(STORE))
 
 .PHONY: setup run test lint bench browser-deps clean-index
 
@@ -24,8 +27,8 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/pmrag index --if-needed || echo "Some articles could not be indexed (listed above); serving the rest."
-	$(BIN)/pmrag serve --host $(HOST) --port $(PORT)
+	$(BIN)/pmrag index --if-needed $(STORE_FLAG) || echo "Some articles could not be indexed (listed above); serving the rest."
+	$(BIN)/pmrag serve --host $(HOST) --port $(PORT) $(STORE_FLAG)
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

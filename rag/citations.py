@@ -15,11 +15,15 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import Stemmer
 
 from rag.embedding import Embedder
 from rag.prompting import Passage, sentence_spans
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
+_EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
+_STEMMER = Stemmer.Stemmer("english")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being it its"
@@ -58,6 +62,9 @@ class Verification:
 def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     """Answer sentences without their markers, each with the numbers it cited."""
     out: list[tuple[str, list[int]]] = []
+    # "matters.[1] Next": move markers glued after a full stop in front of it, so the sentence
+    # split sees "matters [1]. Next" and each sentence keeps its own markers.
+    answer = _GLUED.sub(lambda m: m.group(2) + m.group(1), answer)
     for s, e in sentence_spans(answer):
         sentence = answer[s:e]
         # "... stale. [2] Next sentence": a marker opening a sentence belongs to the one before.
@@ -66,7 +73,7 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
             out[-1][1].extend(int(n) for n in re.findall(r"\d+", lead.group(0)))
             sentence = sentence[lead.end():]
         cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"\s*,\s*", m.group(1))]
-        clean = _MARKER.sub("", sentence).strip()
+        clean = _EMPTY_PARENS.sub("", _MARKER.sub("", sentence)).strip()
         if re.fullmatch(r"[\W\d]*", clean):  # a stray marker on its own line
             if out and cited:
                 out[-1][1].extend(cited)
@@ -76,12 +83,18 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+    """Stemmed content words, so "monitoring" in an answer matches "monitor" in a passage."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP and (len(w) > 1 or w.isdigit())]
+    return set(_STEMMER.stemWords(words))
 
 
 def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], embedder: Embedder,
-           config: VerifyConfig | None = None) -> Verification:
+           config: VerifyConfig | None = None, *, question: str = "") -> Verification:
+    """Check each answer sentence against the passages. Words the sentence shares with the
+    question prove nothing (the model echoes the question), so lexical support counts only
+    the sentence's other content words, against the passage text, title and heading."""
     cfg = config or VerifyConfig()
+    asked = content_words(question)
     result = Verification()
     parts = split_answer(answer)
     if not parts or not passages:
@@ -95,10 +108,10 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     pvecs = embedder.embed(ptexts)
     avecs = embedder.embed([t for t, _ in parts])
     sims = avecs @ pvecs.T  # (answer sentences, passage sentences)
-    pwords = [content_words(p.text) for p in passages]
+    pwords = [content_words(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
     best_quote: dict[int, tuple[float, int]] = {}
     for a, (text, cited) in enumerate(parts):
-        words = content_words(text)
+        words = content_words(text) - asked
         scores = np.zeros(len(passages))
         best_sent = np.full(len(passages), -1)
         for j, (i, _, _) in enumerate(psent):

@@ -9,6 +9,7 @@ that way). Nothing here loads a model or touches the index; that is left to the 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rag.errors import ConfigError
 
 LLMBackend = Literal["local", "gguf", "openai", "ollama", "none"]
+
+
+def mask_url(url: str) -> str:
+    """A database URL with its password replaced by ****, for messages and `pmrag config`."""
+    url = re.sub(r"(://[^:/@]*:)[^/]*@", r"\1****@", url)
+    return re.sub(r"(password=)\S+", r"\1****", url)
 
 
 def _default_cache_dir() -> Path:
@@ -36,6 +43,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     cache_dir: Path = Field(default_factory=_default_cache_dir)
+    # Shared index in Postgres + pgvector instead of the FAISS files in index_dir, e.g.
+    # postgresql://user:pass@host:5432/db; empty = FAISS. `collection` names one corpus
+    # inside that database (see rag.pgstore and the README).
+    store_url: str = ""
+    collection: str = "default"
 
     # --- embedding and chunking (recorded in the manifest; a change forces a rebuild) ---
     embed_model: str = "all-MiniLM-L6-v2"
@@ -64,9 +76,21 @@ class Settings(BaseSettings):
     doc_aggregation: Literal["max", "sum"] = "max"  # chunk scores -> document score
     doc_top_chunks: int = 2  # chunks summed when doc_aggregation is "sum"
     mmr_lambda: float = 1.0  # 1 = no MMR; lower diversifies the passages
+    expand_acronyms: bool = True  # BM25 query also gets "DS" <-> "data science", "ML", "AI", ...
     # Cosine similarity of the best dense hit below which the question is refused without
     # calling the LLM (calibrated on the dev questions, see docs/answers.md).
     min_relevance: float = 0.30
+    # When the model answers NOT COVERED but the best passage is at least this similar, it is
+    # asked once more and the citation check decides (docs/answers.md).
+    retry_min_relevance: float = 0.35
+    # Tokens of each hit shown to the LLM: the sentence window most similar to the question.
+    # Whole 128-token chunks: trimming them to a 70-token window lost the gold evidence on 7
+    # of 38 dev questions (docs/answers.md).
+    passage_tokens: int = 130
+    # Citation check (rag.citations): blended support a sentence needs from its passage, and
+    # the share of lexical recall in that blend (tuned on the dev questions, docs/answers.md).
+    verify_min_support: float = 0.45
+    verify_lexical_weight: float = 0.5
 
     # --- generation -----------------------------------------------------------------------
     llm: LLMBackend = "local"
@@ -77,6 +101,17 @@ class Settings(BaseSettings):
     llm_context: int = 4096
     llm_max_tokens: int = 320
     llm_timeout_s: float = 120.0
+
+    # --- vector index type (rag.store.build_faiss) ------------------------------------------
+    # "auto": exact search (flat) below ann_threshold vectors, HNSW from there on; flat costs
+    # ~0.5 ms per 1k vectors per query on 2 cores, HNSW well under 5 ms at 1M with recall@10
+    # >= 0.95 (docs/BENCHMARKS.md, `pmrag bench`). Not part of the chunking signature: a
+    # change applies at the next save, and a loaded index of the other type is rebuilt.
+    ann_index: Literal["auto", "flat", "hnsw"] = "auto"
+    ann_threshold: int = 100_000
+    hnsw_m: int = 32  # graph links per vector: more = better recall, more memory
+    hnsw_ef_construction: int = 40
+    hnsw_ef_search: int = 256  # candidates kept while searching; 128 gave recall@10 0.936 at 1M
 
     # --- ingestion limits -----------------------------------------------------------------
     max_file_mb: float = 20.0
@@ -128,6 +163,8 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 value = "****" if value.get_secret_value() else ""
+            elif name == "store_url":
+                value = mask_url(value)
             elif isinstance(value, Path):
                 value = str(value)
             out[name] = value

@@ -52,6 +52,10 @@ class Embedder(ABC):
         keys = [text_key(t) for t in texts]
         cached = self.cache.get_many(self.name, keys) if self.cache else {}
         todo = [i for i, k in enumerate(keys) if k not in cached]
+        # Longest first, as SentenceTransformer.encode orders a whole call: each batch then
+        # holds texts of similar length and pads little (the pipeline kept ~80% of raw
+        # encode's speed in document order; see docs/BENCHMARKS.md).
+        todo.sort(key=lambda i: -len(texts[i]))
         for i, k in enumerate(keys):
             if k in cached:
                 out[i] = cached[k]

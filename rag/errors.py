@@ -45,3 +45,12 @@ class EmptyQuestionError(RagError, ValueError):
 
 class DatasetError(RagError):
     """An evaluation dataset folder is missing files or has malformed lines."""
+
+
+class StoreUnavailableError(RagError):
+    """The shared index store (Postgres) cannot be reached or used; the message names the
+    URL with its password masked and the fix."""
+
+
+class IndexChangedError(RagError):
+    """The index was replaced by a newer generation during a search; asking again reloads it."""

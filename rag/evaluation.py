@@ -147,6 +147,11 @@ def evaluate_retrieval(settings: Settings, embedder: Embedder, dataset_dir: Path
     data = data or load_or_build_index(settings, dataset, embedder, progress)
     config = config or retrieval_config(settings)
     retriever = HybridRetriever(data, embedder, config)
+    if settings.store_url:  # the same index, copied once into Postgres and searched there
+        from rag.pgsearch import eval_retriever
+
+        retriever = eval_retriever(settings, eval_index_dir(settings, dataset, embedder).name, data, embedder,
+                                   config)
     report = run_queries(retriever, dataset, k=k, progress=progress, limit=limit)
     report.index_dir = str(eval_index_dir(settings, dataset, embedder))
     return report

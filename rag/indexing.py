@@ -28,7 +28,8 @@ from rag.config import Settings
 from rag.documents import SUPPORTED_SUFFIXES, Article, content_hash, load_article
 from rag.embedding import Embedder
 from rag.errors import DocumentError, IndexCorruptError, IndexMismatchError, IndexMissingError
-from rag.store import FaissStore, IndexData, check_compatible
+from rag.store import IndexData, check_compatible
+from rag.stores import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def scan_corpus(corpus: Path) -> tuple[dict[str, Path], list[Failure]]:
 def update_index(
     settings: Settings,
     embedder: Embedder,
-    store: FaissStore | None = None,
+    store: Store | None = None,
     *,
     dry_run: bool = False,
     full: bool = False,
@@ -104,7 +105,7 @@ def update_index(
     wait_for_lock: bool = False,
 ) -> IndexReport:
     """Bring the index in line with the corpus folder; see the module docstring."""
-    store = store or FaissStore(settings.index_dir)
+    store = store or open_store(settings)
     t0 = time.perf_counter()
     with store.lock(wait=wait_for_lock):
         report = IndexReport(dry_run=dry_run)
@@ -164,7 +165,7 @@ def _signature(settings: Settings, embedder: Embedder) -> dict[str, Any]:
     return dict(settings.chunking_signature(), dim=embedder.dim)
 
 
-def _previous(store: FaissStore, signature: dict[str, Any], report: IndexReport) -> IndexData | None:
+def _previous(store: Store, signature: dict[str, Any], report: IndexReport) -> IndexData | None:
     """The live generation if it can be reused; otherwise None and the reason in the report."""
     if not store.exists():
         return None
@@ -289,9 +290,9 @@ def add_files(paths: Iterable[Path], corpus: Path, *, original_names: Iterable[s
     return copied, failed
 
 
-def index_is_current(settings: Settings, store: FaissStore | None = None) -> bool:
+def index_is_current(settings: Settings, store: Store | None = None) -> bool:
     """True when the live index matches the corpus and settings (no model needs loading)."""
-    store = store or FaissStore(settings.index_dir)
+    store = store or open_store(settings)
     if not store.exists():
         return False
     try:

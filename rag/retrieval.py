@@ -27,7 +27,7 @@ from pydantic import ConfigDict
 from rag.chunking import Chunk, embedding_text
 from rag.embedding import Embedder
 from rag.errors import ConfigError
-from rag.lexical import LexicalIndex
+from rag.lexical import DEFAULT_ACRONYMS, LexicalIndex
 from rag.store import IndexData
 
 
@@ -77,6 +77,7 @@ class RetrievalConfig:
     doc_aggregation: Literal["max", "sum"] = "max"
     doc_top_chunks: int = 2
     mmr_lambda: float = 1.0  # 1.0 = off; lower trades relevance for diversity among chunks
+    expand_acronyms: bool = True  # BM25 query also gets "DS" <-> "data science" etc.
 
     def __post_init__(self) -> None:
         if self.fusion not in ("rrf", "blend"):
@@ -105,7 +106,8 @@ class HybridRetriever:
             for c in data.chunks:
                 title = data.articles[c.doc_id].title
                 texts.append("\n".join([title] * cfg.title_repeat + [embedding_text(title, c)]))
-            self._lexical = LexicalIndex(texts, k1=cfg.bm25_k1, b=cfg.bm25_b)
+            self._lexical = LexicalIndex(texts, k1=cfg.bm25_k1, b=cfg.bm25_b,
+                                         acronyms=DEFAULT_ACRONYMS if cfg.expand_acronyms else None)
         # Chunk row -> document number, for aggregating chunk scores to documents.
         self._doc_ids = sorted({c.doc_id for c in data.chunks})
         number = {d: i for i, d in enumerate(self._doc_ids)}

@@ -10,7 +10,9 @@ A save writes a complete new generation beside the live one, fsyncs it, then swa
 `CURRENT` with `os.replace`; the previous generation is kept, older ones are pruned. A
 `kill -9` at any moment therefore leaves either the old or the new generation live, never a
 mix. Loading checks the manifest against the running setup and refuses a mismatch with the
-reason. No pickle anywhere: a user may load an index someone else built. Deciding what to
+reason. `vectors.faiss` is an exact flat index, or HNSW from a size on (`AnnConfig`, set by
+`RAG_ANN_INDEX`); both keep the raw vectors, which load reads back. No pickle anywhere
+(FAISS's own format and JSON): a user may load an index someone else built. Deciding what to
 re-embed is left to `rag.indexing`; searching is left to `rag.retrieval`.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -34,6 +37,8 @@ import numpy as np
 from rag.chunking import Chunk
 from rag.documents import Article
 from rag.errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 KEEP_GENERATIONS = 2
@@ -58,9 +63,52 @@ class IndexData:
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=False) if r >= 0]
 
 
-def build_faiss(vectors: np.ndarray) -> Any:
+@dataclass(frozen=True)
+class AnnConfig:
+    """Which FAISS index `build_faiss` makes. Flat is exact and needs no build, but a query
+    reads every vector (~0.5 ms per 1k vectors on 2 cores); HNSW is a graph that answers in
+    milliseconds at 1M vectors with recall@10 >= 0.95 (docs/BENCHMARKS.md) and costs build
+    time and ~2*m*4 bytes per vector. "auto" picks HNSW from `threshold` vectors on."""
+
+    kind: str = "auto"  # auto | flat | hnsw
+    threshold: int = 100_000
+    hnsw_m: int = 32
+    ef_construction: int = 40
+    ef_search: int = 256
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("auto", "flat", "hnsw"):
+            raise ValueError(f"ann index must be auto, flat or hnsw, not {self.kind!r} (RAG_ANN_INDEX)")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> AnnConfig:
+        return cls(settings.ann_index, settings.ann_threshold, settings.hnsw_m,
+                   settings.hnsw_ef_construction, settings.hnsw_ef_search)
+
+    def kind_for(self, n: int) -> str:
+        """"flat" or "hnsw" for an index of `n` vectors."""
+        if self.kind == "auto":
+            return "hnsw" if n >= self.threshold else "flat"
+        return self.kind
+
+
+def index_kind(index: Any) -> str:
+    """"hnsw" or "flat" for a FAISS index built (or read back) by this module."""
+    return "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
+
+
+def build_faiss(vectors: np.ndarray, ann: AnnConfig | None = None) -> Any:
+    """An inner-product index over `vectors` of the type `ann` asks for (default: auto)."""
+    ann = ann or AnnConfig()
     dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 0
-    index = faiss.IndexFlatIP(dim or 1)
+    if dim and ann.kind_for(len(vectors)) == "hnsw":
+        # HNSWFlat keeps the raw vectors beside the graph, so reconstruct_n (used by
+        # load) still returns them exactly and one file stays the single source of truth.
+        index = faiss.IndexHNSWFlat(dim, ann.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ann.ef_construction
+        index.hnsw.efSearch = ann.ef_search
+    else:
+        index = faiss.IndexFlatIP(dim or 1)
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
@@ -69,8 +117,11 @@ def build_faiss(vectors: np.ndarray) -> Any:
 class FaissStore:
     """Reads and writes generations in one index folder."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, ann: AnnConfig | None = None):
         self.root = Path(root)
+        # None: write auto-chosen indexes and load whatever type was saved; a config given
+        # by settings also makes load rebuild an index of the other type from its vectors.
+        self.ann = ann
         self.generations = self.root / "generations"
 
     # --- reading ----------------------------------------------------------------------
@@ -136,7 +187,22 @@ class FaissStore:
                 " rebuild with `pmrag index`"
             )
         vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, manifest["dim"]), np.float32)
+        if self.ann is not None:
+            index = self._as_configured(index, vectors)
         return IndexData(manifest, articles, chunks, vectors, index, gen)
+
+    def _as_configured(self, index: Any, vectors: np.ndarray) -> Any:
+        """The loaded index as the settings want it: same type -> only the search breadth
+        (not stored state worth a rebuild) is applied; other type -> rebuilt in memory from
+        the saved vectors with `build_faiss`, exactly as the next save would write it."""
+        assert self.ann is not None
+        if index_kind(index) == self.ann.kind_for(index.ntotal):
+            if isinstance(index, faiss.IndexHNSW):
+                index.hnsw.efSearch = self.ann.ef_search
+            return index
+        log.info("index has a %s index, settings ask for %s; rebuilding it from the saved vectors",
+                 index_kind(index), self.ann.kind_for(index.ntotal))
+        return build_faiss(vectors, self.ann)
 
     # --- writing ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -165,9 +231,11 @@ class FaissStore:
         tmp.mkdir()
         _write_jsonl(tmp / "articles.jsonl", (asdict(a) for a in data.articles.values()))
         _write_jsonl(tmp / "chunks.jsonl", (asdict(c) for c in data.chunks))
-        faiss.write_index(build_faiss(data.vectors), str(tmp / "vectors.faiss"))
+        index = build_faiss(data.vectors, self.ann)
+        faiss.write_index(index, str(tmp / "vectors.faiss"))
         _fsync_path(tmp / "vectors.faiss")
-        manifest = dict(data.manifest, generation=name, format=FORMAT_VERSION)
+        manifest = dict(data.manifest, generation=name, format=FORMAT_VERSION,
+                        index_type=f"faiss.{type(index).__name__}")
         _write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         _fsync_path(tmp)
         final = self.generations / name

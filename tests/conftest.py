@@ -58,3 +58,17 @@ def local_llm():
     from rag.generation import build_chat_model
 
     return build_chat_model(Settings.load(llm="local"))
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A real PostgreSQL 16 + pgvector for this test session, from the PyPI package `pgserver`
+    (initdb in a temp folder, unix socket only; as root it runs the server as a `pgserver`
+    system user it creates). Deleted at the end of the session."""
+    import tempfile
+
+    import pgserver
+
+    server = pgserver.get_server(tempfile.mkdtemp(prefix="pmrag-pg-"), cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()

@@ -70,3 +70,32 @@ def test_assistant_follows_a_rebuild(corpus_settings, embedder):
     update_index(corpus_settings, embedder)
     hits = a.search("kanban board WIP limits", 3)
     assert hits[0].doc_id == "kanban.md"
+
+
+class _FirstRefusesThenAnswers(ScriptedChat):
+    """NOT COVERED on the first call, then `reply`: the small model's typical false refusal."""
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        if not self.calls:
+            self.calls.append(str(messages[-1].content))
+            yield from ScriptedChat(reply="NOT COVERED", calls=[])._stream(messages)
+            return
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+def test_false_not_covered_is_retried_and_the_verified_answer_kept(built_index, embedder):
+    llm = _FirstRefusesThenAnswers(reply="Monitoring is not optional [1].", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    events = list(a.stream("Why is monitoring important for ML products?"))
+    ans = events[-1]
+    assert len(llm.calls) == 2 and "do answer this question" in llm.calls[1]
+    assert llm.calls[0].rsplit("\n\n", 1)[0] == llm.calls[1].rsplit("\n\n", 1)[0]  # same prefix: KV cache reuse
+    assert not ans.refused and ans.citations[0].doc_id == MONITORING
+    assert "NOT COVERED" not in "".join(e for e in events[:-1] if isinstance(e, str))  # never flashed
+
+
+def test_forced_answer_the_passages_do_not_support_is_still_refused(built_index, embedder):
+    llm = _FirstRefusesThenAnswers(reply="Salaries range from $50,000 to $150,000 per year [1].", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    ans = a.ask("What's the typical salary range for an AI/ML product manager?")
+    assert len(llm.calls) == 2 and ans.refused and ans.llm_called

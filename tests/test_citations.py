@@ -62,3 +62,23 @@ def test_select_passages_quotes_exact_windows(built_index, embedder):
     for p in select_passages(embedder.embed_query(q), hits, texts, embedder, max_tokens=40):
         assert texts[p.hit.doc_id][p.start : p.end] == p.text
         assert p.hit.chunk.start <= p.start < p.end <= p.hit.chunk.end
+
+
+def test_split_answer_keeps_markers_glued_after_the_full_stop():
+    parts = split_answer("Monitoring matters.[1] Talk to data scientists.[2]")
+    assert parts == [("Monitoring matters.", [1]), ("Talk to data scientists.", [2])]
+    parts = split_answer("A PM should learn statistics. [1] [2] [3]")
+    assert parts == [("A PM should learn statistics.", [1, 2, 3])]
+
+
+def test_sentence_that_only_echoes_the_question_is_unsupported(embedder):
+    question = "Why is monitoring important for ML models?"
+    result = verify("Monitoring is important for ML models [1].", _passages(), ARTICLES, embedder,
+                    question=question)
+    assert not result.sentences[0].supported
+
+
+def test_invented_details_are_unsupported(embedder):
+    answer = "Use SageMaker dashboards and Grafana alerts with PagerDuty escalation [1]."
+    result = verify(answer, _passages(), ARTICLES, embedder, question="How should I monitor models?")
+    assert not result.sentences[0].supported

@@ -110,3 +110,20 @@ def test_weighted_bm25_matches_bm25s_and_rm3_adds_feedback_terms():
     expanded = lex.expand(terms, [1], [1.0], terms=5, mix=0.5)
     assert set(terms) < set(expanded) and sum(expanded.values()) == pytest.approx(1.0)
     assert lex.scores(expanded)[3] > 0 == lex.scores(terms)[3]  # reached via "interviews"
+
+
+def test_acronyms_expand_in_both_directions_and_respect_case():
+    from rag.lexical import DEFAULT_ACRONYMS, expand_acronyms
+
+    assert expand_acronyms("How do I work with data scientists?", DEFAULT_ACRONYMS).endswith(" DS")
+    assert expand_acronyms("What does the DS team need?", DEFAULT_ACRONYMS).endswith(" data science")
+    assert expand_acronyms("How do I read ds files?", DEFAULT_ACRONYMS) == "How do I read ds files?"
+    assert expand_acronyms("The DS (data science) team", DEFAULT_ACRONYMS) == "The DS (data science) team"
+
+
+def test_long_form_question_finds_the_passage_that_abbreviates(built_index, embedder):
+    from rag.assistant import Assistant
+
+    a = Assistant.load(built_index, embedder=embedder)
+    hits = a.search("What should a PM learn before working with data scientists?", k=4)
+    assert any("What should I know?" in h.chunk.text for h in hits)

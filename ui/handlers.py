@@ -22,7 +22,6 @@ from rag.config import Settings
 from rag.errors import RagError
 from rag.indexing import add_files, update_index
 from rag.models import bundled_model_path
-from rag.store import FaissStore
 from ui.render import (
     answer_html,
     debug_markdown,
@@ -69,7 +68,7 @@ class Handlers:
             if backend not in self._assistants:
                 settings = self.settings.model_copy(update={"llm": backend})
                 self._assistants[backend] = Assistant(settings, self.assistant.embedder,
-                                                      FaissStore(settings.index_dir))
+                                                      self.assistant.store)
             return self._assistants[backend]
 
     def status(self) -> str:
@@ -141,7 +140,7 @@ class Handlers:
         report = None
         if copied:
             try:
-                report = update_index(self.settings, self.assistant.embedder,
+                report = update_index(self.settings, self.assistant.embedder, store=self.assistant.store,
                                       progress=_stage_progress(progress), wait_for_lock=True)
             except RagError as exc:
                 return error_html(str(exc)), self.status(), None

@@ -1,0 +1,182 @@
+"""Tune the answer pipeline on the dev QA set without paying for the LLM on every try.
+
+The slow part of `pmrag eval answers` is generation (~10-30 s per question on 2 cores).
+Retrieval, passage selection, the refusal gate and citation verification are cheap, so this
+script splits the two:
+
+    python benchmarks/answer_tuning.py retrieval  --qa eval/dev_qa.jsonl
+        where does the gold evidence land: in the top-k hits, in the passages shown to the LLM;
+        best dense similarity of answerable vs unanswerable questions (for `min_relevance`).
+    python benchmarks/answer_tuning.py record --qa eval/dev_qa.jsonl --out /tmp/raw.jsonl
+        runs the real pipeline once and keeps each raw LLM output (keyed by the prompt).
+    python benchmarks/answer_tuning.py replay --qa eval/dev_qa.jsonl --raw /tmp/raw.jsonl \
+        [RAG_VERIFY_MIN_SUPPORT=0.4 ...]
+        re-scores with the recorded outputs: verification and refusal settings change, the LLM
+        does not run. Changing the prompt or passages needs a new `record`.
+
+Figures from it go to docs/answers.md. It is a developer tool, not part of the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rag import answer_eval  # noqa: E402
+from rag.assistant import Assistant  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.prompting import select_passages  # noqa: E402
+
+
+class Recorder(BaseChatModel):
+    """Wraps a real chat model and remembers each output under its last prompt message."""
+
+    inner: Any
+    out: str
+    seen: dict[str, str] = {}
+
+    @property
+    def _llm_type(self) -> str:
+        return "recorder"
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        out = ""
+        for chunk in self.inner.stream(messages, stop=stop):
+            out += str(chunk.content)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
+        self.seen[str(messages[-1].content)] = out
+        with open(self.out, "a") as f:  # written as it goes: a long run can be watched or resumed
+            f.write(json.dumps({"prompt": str(messages[-1].content), "raw": out}) + "\n")
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+class Replay(BaseChatModel):
+    """Returns the recorded output for a prompt; fails loudly on a prompt never recorded."""
+
+    outputs: dict[str, str]
+
+    @property
+    def _llm_type(self) -> str:
+        return "replay"
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        key = str(messages[-1].content)
+        if key not in self.outputs:  # prompt wording changed since the recording: match the question
+            key = next((k for k in self.outputs if _question(k) == _question(key)), "")
+        if not key:
+            raise KeyError("question not recorded: " + _question(str(messages[-1].content)))
+        yield ChatGenerationChunk(message=AIMessageChunk(content=self.outputs[key]))
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                  **kwargs: Any) -> ChatResult:
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def _question(prompt: str) -> str:
+    return prompt.rsplit("Question:", 1)[-1].split("\n")[0].strip()
+
+
+def _overlap(doc: str, s: int, e: int, gold: list[tuple[str, int, int]]) -> bool:
+    return any(doc == g[0] and g[1] >= 0 and s < g[2] and g[1] < e for g in gold)
+
+
+def cmd_retrieval(args: argparse.Namespace) -> None:
+    a = Assistant.load(Settings.load(llm="none"))
+    data = a.index
+    texts = {d: art.text for d, art in data.articles.items()}
+    rows = []
+    for item in answer_eval.read_qa(Path(args.qa)):
+        hits = a.search(item.question, k=args.k)
+        gold = answer_eval.gold_spans(item, data)
+        rank = next((i + 1 for i, h in enumerate(hits) if _overlap(h.doc_id, h.chunk.start, h.chunk.end, gold)), None)
+        top = hits[: a.settings.top_k]
+        passages = select_passages(a.embedder.embed_query(item.question), top, texts, a.embedder,
+                                   max_tokens=a.settings.passage_tokens)
+        in_passage = any(_overlap(p.hit.doc_id, p.start, p.end, gold) for p in passages)
+        best = max((h.dense for h in hits), default=0.0)
+        rows.append({"id": item.id, "answerable": item.answerable, "gold_rank": rank,
+                     "in_passages": in_passage, "best_dense": round(best, 3)})
+        print(f"{item.id} {'ANS' if item.answerable else 'UNA'} rank={rank!s:>4} passage={in_passage!s:5}"
+              f" best={best:.3f}  {item.question[:70]}")
+    ans = [r for r in rows if r["answerable"]]
+    k = a.settings.top_k
+    print(f"\ngold in top-{k} hits: {sum(1 for r in ans if r['gold_rank'] and r['gold_rank'] <= k)}/{len(ans)};"
+          f" in passages: {sum(r['in_passages'] for r in ans)}/{len(ans)};"
+          f" in top-{args.k}: {sum(1 for r in ans if r['gold_rank'])}/{len(ans)}")
+    for label, group in (("answerable", ans), ("unanswerable", [r for r in rows if not r["answerable"]])):
+        vals = sorted(r["best_dense"] for r in group)
+        print(f"best dense, {label}: {vals}")
+
+
+def _evaluate(a: Assistant, items: list[answer_eval.QAItem]) -> answer_eval.AnswerReport:
+    return answer_eval.run(items, a.ask, lambda: a.index)
+
+
+def cmd_record(args: argparse.Namespace) -> None:
+    settings = Settings.load()
+    a = Assistant.load(settings)
+    Path(args.out).write_text("")
+    rec = Recorder(inner=a.chat_model, out=args.out)
+    a = Assistant.load(settings, chat_model=rec, embedder=a.embedder)
+    items = answer_eval.read_qa(Path(args.qa))
+    report = _evaluate(a, items)
+    _print(report, args)
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    outputs = {}
+    for line in Path(args.raw).read_text().splitlines():
+        row = json.loads(line)
+        outputs[row["prompt"]] = row["raw"]
+    a = Assistant.load(Settings.load(), chat_model=Replay(outputs=outputs))
+    _print(_evaluate(a, answer_eval.read_qa(Path(args.qa))), args)
+
+
+def _print(report: answer_eval.AnswerReport, args: argparse.Namespace) -> None:
+    summary = report.summary()
+    if args.per_item:
+        for r in report.items:
+            print(json.dumps({"id": r.id, "refused": r.refused, "facts": f"{r.facts_found}/{r.facts_total}",
+                              "cites": f"{r.citations_on_evidence}/{r.citations}", "answer": r.answer[:160]}))
+    print(json.dumps(summary))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("retrieval")
+    r.add_argument("--qa", required=True)
+    r.add_argument("--k", type=int, default=20)
+    rec = sub.add_parser("record")
+    rec.add_argument("--qa", required=True)
+    rec.add_argument("--out", required=True)
+    rec.add_argument("--per-item", action="store_true")
+    rep = sub.add_parser("replay")
+    rep.add_argument("--qa", required=True)
+    rep.add_argument("--raw", required=True)
+    rep.add_argument("--per-item", action="store_true")
+    args = p.parse_args()
+    {"retrieval": cmd_retrieval, "record": cmd_record, "replay": cmd_replay}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

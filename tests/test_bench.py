@@ -1,0 +1,63 @@
+"""The bench's plumbing, fast: report rendering, synthetic vectors, the scale section at a toy
+size, and flag checking. Nothing here asserts a timing; `pmrag bench` measures, tests don't."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from rag import bench
+from rag.bench_ann import label, synthetic
+from rag.bench_ann import run as run_scale
+from rag.bench_report import render
+from rag.cli import main
+from rag.store import AnnConfig
+
+
+def test_synthetic_vectors_are_normalised_and_reproducible() -> None:
+    x = synthetic(500, seed=0)
+    assert x.shape == (500, 384) and x.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(x, synthetic(500, seed=0))
+    assert label(10_000) == "10k" and label(1_000_000) == "1m"
+
+
+def test_scale_section_reports_recall_and_latency_keys() -> None:
+    out = run_scale([2000], 10, AnnConfig(hnsw_m=8, ef_construction=20, ef_search=32))
+    for key in ("flat_p50_ms", "numpy_p50_ms", "hnsw_build_s", "hnsw_memory_mb", "hnsw_recall_at_10"):
+        assert f"scale_2k_{key}" in out
+    assert 0.0 <= out["scale_2k_hnsw_recall_at_10"] <= 1.0
+    assert "ann_1m_p50_ms" not in out  # only a real 1M run may fill the headline keys
+
+
+def test_report_renders_every_section_and_marks_missing_figures(tmp_path) -> None:
+    results = {"command": "pmrag bench", "mode": "full", "machine_cores": 2, "duration_s": 600,
+               "ingest_ratio_vs_raw_encode": 0.97, "ann_1m_p50_ms": 1.5, "ann_1m_recall_at_10": 0.98,
+               "ask_first_token_s": 7.0, "scale_10k_flat_p50_ms": 0.5, "scale_10k_hnsw_p50_ms": 0.2,
+               "ask_error": "RuntimeError: no model"}
+    text = render(results)
+    for heading in ("## Headline", "## Ingest", "## Incremental updates", "## Retrieval latency",
+                    "## `ask` end to end", "## Memory", "## Scale", "## Sections that failed"):
+        assert heading in text
+    assert "**0.97**" in text and "| 10k |" in text and "—" in text
+    json_path, md_path = bench.write(results, tmp_path)
+    assert json.loads(json_path.read_text())["ann_1m_recall_at_10"] == 0.98
+    assert md_path.read_text() == text
+
+
+def test_bench_refuses_an_unknown_section(capsys) -> None:
+    assert main(["bench", "--only", "nonsense", "--nice", "0"]) == 2
+    assert "unknown section" in capsys.readouterr().err
+
+
+def test_a_partial_rerun_replaces_only_its_sections() -> None:
+    first = {"command": "pmrag bench", "mode": "full", "scale_1m_hnsw_recall_at_10": 0.93,
+             "ann_1m_recall_at_10": 0.93, "scale_section_s": 800, "ingest_ratio_vs_raw_encode": 1.1}
+    again = {"command": "pmrag bench --only scale", "mode": "full", "started_at": "t",
+             "scale_1m_hnsw_recall_at_10": 0.97, "ann_1m_recall_at_10": 0.97, "scale_section_s": 810,
+             "ingest_ratio_vs_raw_encode": None}
+    merged = bench.merge(first, again, ("scale",))
+    assert merged["ann_1m_recall_at_10"] == 0.97 and merged["scale_section_s"] == 810
+    assert merged["ingest_ratio_vs_raw_encode"] == 1.1 and merged["command"] == "pmrag bench"
+    assert "--only scale" in merged["rerun"] and "re-run later" in render(merged)
