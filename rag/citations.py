@@ -111,7 +111,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     pwords = [content_words(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
     best_quote: dict[int, tuple[float, int]] = {}
     for a, (text, cited) in enumerate(parts):
-        words = content_words(text) - asked
+        own = content_words(text)
+        words = own - asked
         scores = np.zeros(len(passages))
         best_sent = np.full(len(passages), -1)
         for j, (i, _, _) in enumerate(psent):
@@ -129,6 +130,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             j = int(best_sent[n - 1])
             if j >= 0 and (n not in best_quote or sims[a, j] > best_quote[n][0]):
                 best_quote[n] = (float(sims[a, j]), j)
+        if not keep and own and own <= asked:
+            continue  # the model restating the question: no claim to flag, just noise to drop
         result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
     for n, (_, j) in best_quote.items():
         _, s, e = psent[j]

@@ -75,10 +75,18 @@ def test_sentence_that_only_echoes_the_question_is_unsupported(embedder):
     question = "Why is monitoring important for ML models?"
     result = verify("Monitoring is important for ML models [1].", _passages(), ARTICLES, embedder,
                     question=question)
-    assert not result.sentences[0].supported
+    assert not result.any_supported  # an echo proves nothing: alone, it becomes a refusal
 
 
 def test_invented_details_are_unsupported(embedder):
     answer = "Use SageMaker dashboards and Grafana alerts with PagerDuty escalation [1]."
     result = verify(answer, _passages(), ARTICLES, embedder, question="How should I monitor models?")
     assert not result.sentences[0].supported
+
+
+def test_restated_question_is_dropped_not_flagged(embedder):
+    question = "Why is monitoring important for ML models?"
+    answer = "Why is monitoring important for ML models? Models become stale over time [1]."
+    result = verify(answer, _passages(), ARTICLES, embedder, question=question)
+    assert [s.text for s in result.sentences] == ["Models become stale over time."]
+    assert result.sentences[0].supported
