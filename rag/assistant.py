@@ -53,7 +53,8 @@ def retrieval_config(settings: Settings) -> RetrievalConfig:
         bm25_k1=settings.bm25_k1, bm25_b=settings.bm25_b, title_repeat=settings.title_repeat,
         feedback_docs=settings.feedback_docs, rm3_terms=settings.rm3_terms, rm3_mix=settings.rm3_mix,
         rocchio_beta=settings.rocchio_beta, doc_aggregation=settings.doc_aggregation,
-        doc_top_chunks=settings.doc_top_chunks, mmr_lambda=settings.mmr_lambda,
+        doc_top_chunks=settings.doc_top_chunks, doc_bm25_weight=settings.doc_bm25_weight,
+        mmr_lambda=settings.mmr_lambda,
         expand_acronyms=settings.expand_acronyms,
     )
 

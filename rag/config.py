@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     rocchio_beta: float = 0.3  # weight of the feedback centroid added to the query vector
     doc_aggregation: Literal["max", "sum"] = "max"  # chunk scores -> document score
     doc_top_chunks: int = 2  # chunks summed when doc_aggregation is "sum"
+    # Share of whole-document BM25 (title + full text) in the BM25 side of document ranking
+    # (`pmrag eval retrieval`); chunk search and the Postgres store do not use it.
+    doc_bm25_weight: float = 1.0
     mmr_lambda: float = 1.0  # 1 = no MMR; lower diversifies the passages
     expand_acronyms: bool = True  # BM25 query also gets "DS" <-> "data science", "ML", "AI", ...
     # Cosine similarity of the best dense hit below which the question is refused without

@@ -7,14 +7,16 @@ on by default): the top fused chunks expand the BM25 query (RM3) and move the qu
 towards their centroid (Rocchio), and both sides are scored and fused again. Optional MMR
 diversifies the chunk list. `search` returns chunk `Hit`s; `search_documents` aggregates
 each side to documents first (max or sum of the best chunks) for document-level
-benchmarks. `Hit.dense` and `Hit.bm25` are always the *original* question's scores, so
-relevance gating does not shift with feedback settings. `LangChainRetriever` wraps it as a
-LangChain `BaseRetriever`. Building the index is left to `rag.indexing`; what to do with
+benchmarks, and by default replaces the BM25 side with BM25 over whole documents (a second
+bm25s index over title + full text, `doc_bm25_weight`). `Hit.dense` and `Hit.bm25` are
+always the *original* question's scores, so relevance gating does not shift with feedback
+settings. `LangChainRetriever` wraps it as a LangChain `BaseRetriever`. Building the index is left to `rag.indexing`; what to do with
 the hits (prompting, refusal) to `rag.assistant`.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -76,6 +78,10 @@ class RetrievalConfig:
     # Documents: how chunk scores become a document score ("max", or sum of the best n).
     doc_aggregation: Literal["max", "sum"] = "max"
     doc_top_chunks: int = 2
+    # Documents: share of a whole-document BM25 (title + full text, one bm25s index over
+    # articles) in the BM25 side of document ranking; the rest is the chunk BM25 aggregate.
+    # Only `search_documents` uses it (chunk search is unaffected); rag.pgsearch ignores it.
+    doc_bm25_weight: float = 1.0
     mmr_lambda: float = 1.0  # 1.0 = off; lower trades relevance for diversity among chunks
     expand_acronyms: bool = True  # BM25 query also gets "DS" <-> "data science" etc.
 
@@ -84,6 +90,8 @@ class RetrievalConfig:
             raise ConfigError(f"fusion must be 'rrf' or 'blend', not {self.fusion!r} (RAG_FUSION)")
         if self.doc_aggregation not in ("max", "sum"):
             raise ConfigError(f"doc_aggregation must be 'max' or 'sum', not {self.doc_aggregation!r}")
+        if not 0.0 <= self.doc_bm25_weight <= 1.0:
+            raise ConfigError("doc_bm25_weight must be between 0 and 1 (0 switches it off)")
         if not 0.0 <= self.mmr_lambda <= 1.0:
             raise ConfigError("mmr_lambda must be between 0 and 1 (1 switches MMR off)")
 
@@ -112,13 +120,16 @@ class HybridRetriever:
         self._doc_ids = sorted({c.doc_id for c in data.chunks})
         number = {d: i for i, d in enumerate(self._doc_ids)}
         self._row_doc = np.array([number[c.doc_id] for c in data.chunks], dtype=np.int64)
+        # Whole-document BM25 (same order as _doc_ids), built on the first document search.
+        self._doc_lexical: LexicalIndex | None = None
+        self._doc_lexical_lock = threading.Lock()
 
     # --- public ---------------------------------------------------------------------------
     def search(self, question: str, k: int = 4) -> list[Hit]:
         """Top `k` chunks for `question`, best first (see the module docstring)."""
         if not self.data.chunks:
             return []
-        dense0, bm250, dense, bm25 = self._scores(question)
+        dense0, bm250, dense, bm25, _ = self._scores(question)
         n = max(self.config.candidates, k)
         fused = self._fuse(dense, bm25, n)
         order = sorted(fused, key=lambda r: -fused[r])
@@ -135,8 +146,11 @@ class HybridRetriever:
         """Top `k` documents: each side's chunk scores aggregated per document, then fused."""
         if not self.data.chunks:
             return []
-        _, _, dense, bm25 = self._scores(question)
+        _, _, dense, bm25, feedback = self._scores(question)
         dense_doc, bm25_doc = self._aggregate(dense), self._aggregate(bm25)
+        w = self.config.doc_bm25_weight
+        if w > 0:
+            bm25_doc = (1 - w) * bm25_doc + w * self._doc_bm25(question, feedback)
         fused = self._fuse(dense_doc, bm25_doc, max(self.config.candidates, k))
         order = sorted(fused, key=lambda i: -fused[i])[:k]
         return [DocHit(self._doc_ids[i], fused[i], r + 1) for r, i in enumerate(order)]
@@ -145,15 +159,17 @@ class HybridRetriever:
         return max((h.dense for h in hits), default=0.0)
 
     # --- stages -----------------------------------------------------------------------------
-    def _scores(self, question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(dense, bm25) of the original question and (dense, bm25) after feedback, per chunk."""
+    def _scores(self, question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                              list[tuple[int, float]]]:
+        """(dense, bm25) of the original question and (dense, bm25) after feedback, per chunk,
+        and the feedback chunks with their first-pass fused scores (empty when feedback is off)."""
         cfg = self.config
         qvec = self.embedder.embed_query(question)
         dense = self.data.vectors @ qvec
         terms = self._lexical.query_terms(question) if self._lexical else {}
         bm25 = self._lexical.scores(terms) if self._lexical else np.zeros(len(dense), np.float32)
         if cfg.feedback_docs <= 0 or (cfg.rocchio_beta <= 0 and cfg.rm3_mix <= 0):
-            return dense, bm25, dense, bm25
+            return dense, bm25, dense, bm25, []
         first = self._fuse(dense, bm25, max(cfg.candidates, cfg.feedback_docs))
         top = sorted(first, key=lambda r: -first[r])[: cfg.feedback_docs]
         dense2, bm252 = dense, bm25
@@ -166,7 +182,30 @@ class HybridRetriever:
             weights = [first[r] for r in top]
             expanded = self._lexical.expand(terms, top, weights, terms=cfg.rm3_terms, mix=cfg.rm3_mix)
             bm252 = self._lexical.scores(expanded)
-        return dense, bm25, dense2, bm252
+        return dense, bm25, dense2, bm252, [(r, first[r]) for r in top]
+
+    def _doc_bm25(self, question: str, feedback: list[tuple[int, float]]) -> np.ndarray:
+        """BM25 of every whole document (title + full text), in `_doc_ids` order. With RM3 on,
+        the query is expanded from the documents of the feedback chunks, as the chunk side is."""
+        cfg = self.config
+        if self._doc_lexical is None:
+            with self._doc_lexical_lock:
+                if self._doc_lexical is None:
+                    texts = []
+                    for d in self._doc_ids:
+                        a = self.data.articles[d]
+                        texts.append("\n".join([a.title] * (cfg.title_repeat + 1) + [a.text]))
+                    self._doc_lexical = LexicalIndex(
+                        texts, k1=cfg.bm25_k1, b=cfg.bm25_b,
+                        acronyms=DEFAULT_ACRONYMS if cfg.expand_acronyms else None)
+        lex = self._doc_lexical
+        terms = lex.query_terms(question)
+        if cfg.rm3_mix > 0 and cfg.rm3_terms > 0 and terms and feedback:
+            docs: dict[int, float] = {}
+            for row, score in feedback:  # best chunk first: a document keeps its best score
+                docs.setdefault(int(self._row_doc[row]), score)
+            terms = lex.expand(terms, list(docs), list(docs.values()), terms=cfg.rm3_terms, mix=cfg.rm3_mix)
+        return lex.scores(terms)
 
     def _fuse(self, dense: np.ndarray, bm25: np.ndarray, n: int) -> dict[int, float]:
         """Fused scores of the union of both sides' top `n` (row -> score)."""

@@ -127,3 +127,48 @@ def test_long_form_question_finds_the_passage_that_abbreviates(built_index, embe
     a = Assistant.load(built_index, embedder=embedder)
     hits = a.search("What should a PM learn before working with data scientists?", k=4)
     assert any("What should I know?" in h.chunk.text for h in hits)
+
+
+def test_document_bm25_ranks_a_document_whose_terms_are_spread_over_chunks(tmp_path):
+    """Whole-document BM25 (`doc_bm25_weight`): "two-chunks" has all four query terms, split
+    over two chunks; "one-chunk" has three of them in one chunk, so chunk BM25 alone prefers
+    it. (Ids sort so that a tie, e.g. an all-zero BM25 side, puts "cooking" first.)"""
+    import numpy as np
+
+    from rag.assistant import retrieval_config
+    from rag.chunking import Chunk
+    from rag.config import Settings
+    from rag.documents import Article
+    from rag.errors import ConfigError
+    from rag.retrieval import HybridRetriever, RetrievalConfig
+    from rag.store import IndexData
+
+    parts = {"two-chunks": ["graphene lattice strain", "twisted superconductivity"],
+             "one-chunk": ["graphene lattice superconductivity"],
+             "weather": ["forecast for the coast"], "cooking": ["recipe with flour and sugar"]}
+    articles, chunks = {}, []
+    for doc, texts in parts.items():
+        text = "\n".join(texts)
+        articles[doc] = Article(doc, f"Note {doc}", text, doc)
+        start = 0
+        for i, t in enumerate(texts):
+            chunks.append(Chunk(doc, i, start, start + len(t), "", t))
+            start += len(t) + 1
+    data = IndexData({}, articles, chunks, np.full((len(chunks), 4), 0.5, dtype=np.float32))
+
+    class Flat:  # every chunk equally similar: only BM25 decides
+        def embed_query(self, text):
+            return np.full(4, 0.5, dtype=np.float32)
+
+    q = "graphene lattice twisted superconductivity"
+    for feedback in (0, 3):
+        def top(w, feedback=feedback):
+            cfg = RetrievalConfig(doc_bm25_weight=w, feedback_docs=feedback)
+            return [d.doc_id for d in HybridRetriever(data, Flat(), cfg).search_documents(q, 4)]
+
+        assert top(0.0)[0] == "one-chunk", feedback
+        assert top(1.0)[0] == "two-chunks", feedback
+    assert RetrievalConfig().doc_bm25_weight == Settings().doc_bm25_weight > 0
+    assert retrieval_config(Settings.load(doc_bm25_weight=0.25)).doc_bm25_weight == 0.25
+    with pytest.raises(ConfigError):
+        RetrievalConfig(doc_bm25_weight=1.5)
