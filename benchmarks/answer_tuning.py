@@ -40,11 +40,10 @@ from rag.prompting import select_passages  # noqa: E402
 
 
 class Recorder(BaseChatModel):
-    """Wraps a real chat model and remembers each output under its last prompt message."""
+    """Wraps a real chat model and appends each output, keyed by its last prompt message, to `out`."""
 
     inner: Any
     out: str
-    seen: dict[str, str] = {}
 
     @property
     def _llm_type(self) -> str:
@@ -56,7 +55,6 @@ class Recorder(BaseChatModel):
         for chunk in self.inner.stream(messages, stop=stop):
             out += str(chunk.content)
             yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
-        self.seen[str(messages[-1].content)] = out
         with open(self.out, "a") as f:  # written as it goes: a long run can be watched or resumed
             f.write(json.dumps({"prompt": str(messages[-1].content), "raw": out}) + "\n")
 

@@ -36,7 +36,7 @@ from rag.chunking import Chunk
 from rag.embedding import Embedder
 from rag.errors import IndexChangedError
 from rag.pgstore import PgStore, lexical_text
-from rag.retrieval import DocHit, Hit, RetrievalConfig
+from rag.retrieval import DocHit, Hit, RetrievalConfig, fuse_ranked
 from rag.store import IndexData
 
 
@@ -215,21 +215,7 @@ def _fuse(dense: dict[Any, float], bm25: dict[Any, float], n: int, cfg: Retrieva
     that side's n-th candidate, so it adds nothing there, exactly as in the in-memory fusion."""
     d_top = sorted(dense, key=lambda r: -dense[r])[:n]
     b_top = [r for r in sorted(bm25, key=lambda r: -bm25[r])[:n] if bm25[r] > 0]
-    fused: dict[Any, float] = {}
-    if cfg.fusion == "rrf":
-        for rank, row in enumerate(d_top):
-            fused[row] = fused.get(row, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)
-        for rank, row in enumerate(b_top):
-            fused[row] = fused.get(row, 0.0) + cfg.bm25_weight / (cfg.rrf_k + rank + 1)
-        return fused
-    for side, top, w in ((dense, d_top, cfg.dense_weight), (bm25, b_top, cfg.bm25_weight)):
-        if not top:
-            continue
-        hi, lo = side[top[0]], side[top[-1]]
-        span = (hi - lo) or 1.0
-        for row in set(d_top) | set(b_top):
-            fused[row] = fused.get(row, 0.0) + w * max(side.get(row, lo) - lo, 0.0) / span
-    return fused
+    return fuse_ranked(d_top, b_top, dense, bm25, cfg)
 
 
 def eval_retriever(settings: Any, key: str, data: IndexData, embedder: Embedder,

@@ -213,24 +213,9 @@ class HybridRetriever:
         n = min(n, len(dense))
         d_top = _top(dense, n)
         b_top = [r for r in _top(bm25, n) if bm25[r] > 0]  # no matching term: not a candidate
-        fused: dict[int, float] = {}
-        if cfg.fusion == "rrf":
-            for rank, row in enumerate(d_top):
-                fused[row] = fused.get(row, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)
-            for rank, row in enumerate(b_top):
-                fused[row] = fused.get(row, 0.0) + cfg.bm25_weight / (cfg.rrf_k + rank + 1)
-            return fused
-        # Blend: each side min-max normalised over its own top n (so a weak side's noise
-        # floor maps to 0), then a weighted sum over the union; missing scores count as the
-        # floor of that side.
-        for side, top, w in ((dense, d_top, cfg.dense_weight), (bm25, b_top, cfg.bm25_weight)):
-            if not top:
-                continue
-            hi, lo = float(side[top[0]]), float(side[top[-1]])
-            span = (hi - lo) or 1.0
-            for row in set(d_top) | set(b_top):
-                fused[row] = fused.get(row, 0.0) + w * max(float(side[row]) - lo, 0.0) / span
-        return fused
+        union = set(d_top) | set(b_top)
+        return fuse_ranked(d_top, b_top, {r: float(dense[r]) for r in union},
+                           {r: float(bm25[r]) for r in union}, cfg)
 
     def _aggregate(self, chunk_scores: np.ndarray) -> np.ndarray:
         """Per-document score from its chunks: the best one, or the sum of the best n."""
@@ -275,6 +260,30 @@ def _top(scores: np.ndarray, n: int) -> list[int]:
         return [int(i) for i in np.argsort(-scores, kind="stable")]
     part = np.argpartition(-scores, n - 1)[:n]
     return [int(i) for i in part[np.argsort(-scores[part], kind="stable")]]
+
+
+def fuse_ranked(d_top: list[Any], b_top: list[Any], dense: dict[Any, float], bm25: dict[Any, float],
+                cfg: RetrievalConfig) -> dict[Any, float]:
+    """Fuse two ranked candidate lists (best first) into {key: score}. RRF uses ranks only.
+    Blend: each side min-max normalised over its own top list (so a weak side's noise floor
+    maps to 0), then a weighted sum over the union; a key a side did not score counts as that
+    side's floor. Shared by the in-memory retriever and `rag.pgsearch`."""
+    fused: dict[Any, float] = {}
+    if cfg.fusion == "rrf":
+        for rank, row in enumerate(d_top):
+            fused[row] = fused.get(row, 0.0) + cfg.dense_weight / (cfg.rrf_k + rank + 1)
+        for rank, row in enumerate(b_top):
+            fused[row] = fused.get(row, 0.0) + cfg.bm25_weight / (cfg.rrf_k + rank + 1)
+        return fused
+    union = set(d_top) | set(b_top)
+    for side, top, w in ((dense, d_top, cfg.dense_weight), (bm25, b_top, cfg.bm25_weight)):
+        if not top:
+            continue
+        hi, lo = side[top[0]], side[top[-1]]
+        span = (hi - lo) or 1.0
+        for row in union:
+            fused[row] = fused.get(row, 0.0) + w * max(side.get(row, lo) - lo, 0.0) / span
+    return fused
 
 
 def hit_to_document(hit: Hit, data: IndexData) -> Document:
