@@ -24,6 +24,12 @@ _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+    " sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousand="1000", million="1000000",
+                     half="0.5", dozen="12")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being it its"
@@ -88,6 +94,31 @@ def content_words(text: str) -> set[str]:
     return set(_STEMMER.stemWords(words))
 
 
+def quantities(text: str) -> set[tuple[str, str]]:
+    """Quantities in `text` as (number, stem of the next content word): "3 hours a week" gives
+    ("3", "hour"); "4-day week" and "four days" both give ("4", "day"); "1,000 users" gives
+    ("1000", "user"). The unit matters: a passage's "3 step process" does not state "3 hours"."""
+    toks = _NUMBER.findall(text.lower())
+    out = set()
+    for i, tok in enumerate(toks):
+        if tok[0].isdigit():
+            n = tok.replace(",", "").rstrip(".")
+        elif tok in _NUMBER_WORDS:
+            n = _NUMBER_WORDS[tok]
+        else:
+            continue
+        unit = next((w for w in toks[i + 1:i + 4] if w not in _STOP and not w[0].isdigit()), "")
+        out.add((n, _STEMMER.stemWord(unit) if unit else ""))
+    return out
+
+
+def _states(passage: set[tuple[str, str]], claimed: set[tuple[str, str]]) -> bool:
+    """Every claimed quantity appears in the passage: same number and same unit word (a number
+    that ends the sentence carries no unit and only needs the number)."""
+    numbers = {n for n, _ in passage}
+    return all((n, u) in passage if u else n in numbers for n, u in claimed)
+
+
 def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], embedder: Embedder,
            config: VerifyConfig | None = None, *, question: str = "") -> Verification:
     """Check each answer sentence against the passages. Words the sentence shares with the
@@ -109,6 +140,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     avecs = embedder.embed([t for t, _ in parts])
     sims = avecs @ pvecs.T  # (answer sentences, passage sentences)
     pwords = [content_words(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
+    pnumbers = [quantities(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
+    asked_numbers = {n for n, _ in quantities(question)}
     best_quote: dict[int, tuple[float, int]] = {}
     for a, (text, cited) in enumerate(parts):
         own = content_words(text)
@@ -121,6 +154,11 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
                 best_sent[i] = j
         lexical = np.array([len(words & pw) / len(words) if words else 0.0 for pw in pwords])
         blended = (1 - cfg.lexical_weight) * scores + cfg.lexical_weight * lexical
+        # A quantity is the claim itself ("3 hours a week"): a passage that never states it
+        # cannot support the sentence, however similar the rest of the wording is.
+        claimed = {q for q in quantities(text) if q[0] not in asked_numbers}
+        if claimed:
+            blended = blended * np.array([_states(pn, claimed) for pn in pnumbers], dtype=float)
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
         keep = [n for n in valid if blended[n - 1] >= cfg.min_support]
         if not keep:

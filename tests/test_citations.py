@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.citations import split_answer, verify
+from rag.citations import quantities, split_answer, verify
 from rag.prompting import Passage, select_passages, sentence_spans
 from rag.retrieval import Hit
 
@@ -90,3 +90,21 @@ def test_restated_question_is_dropped_not_flagged(embedder):
     result = verify(answer, _passages(), ARTICLES, embedder, question=question)
     assert [s.text for s in result.sentences] == ["Models become stale over time."]
     assert result.sentences[0].supported
+
+
+def test_quantities_pair_numbers_with_their_unit():
+    assert quantities("About 4-day weeks, 1,000 users, three hours and 2.5 months. Then 3") == {
+        ("4", "day"), ("1000", "user"), ("3", "hour"), ("2.5", "month"), ("3", "")}
+    assert quantities("Four days a week") == quantities("a 4-day week") == {("4", "day")}
+
+
+def test_invented_number_is_unsupported_even_if_the_passage_has_that_digit(embedder):
+    text = "The course took almost 18 months. I follow a 3 step process to learn concepts."
+    articles = {"c.md": text}
+    hit = Hit(Chunk("c.md", 0, 0, len(text), "", text), "c.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    q = "How long did the course take?"
+    stated = verify("The course took almost 18 months [1].", passages, articles, embedder, question=q)
+    assert stated.sentences[0].supported
+    invented = verify("The course took 3 months [1].", passages, articles, embedder, question=q)
+    assert not invented.sentences[0].supported and invented.sentences[0].passages == []
