@@ -59,6 +59,9 @@ class Answer:
     raw_answer: str = ""
     timings: Timings = field(default_factory=Timings)
     llm_called: bool = False
+    # The index generation the passages and citations come from: while a re-index runs, a
+    # citation's offsets are only meaningful against the corpus version that answered.
+    index_generation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,4 +73,5 @@ class Answer:
             "nearest": [asdict(c) for c in self.nearest],
             "standalone_question": self.standalone_question or self.question,
             "timings": asdict(self.timings),
+            "index_generation": self.index_generation,
         }

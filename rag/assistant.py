@@ -239,14 +239,16 @@ class Assistant:
                                    round(s.support, 3)) for s in checked.sentences]
         timings.total_ms = (time.perf_counter() - t0) * 1000
         return Answer(question, render(checked, renumber), False, citations, sentences,
-                      standalone_question=standalone, raw_answer=raw, timings=timings, llm_called=True)
+                      standalone_question=standalone, raw_answer=raw, timings=timings, llm_called=True,
+                      index_generation=data.generation)
 
     def _refusal(self, question: str, standalone: str, hits: list[Hit], data: IndexData, timings: Timings, t0: float,
                  *, llm_called: bool, raw: str = "") -> Answer:
         nearest = [self._citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data)
                    for i, h in enumerate(hits[:3])]
         timings.total_ms = (time.perf_counter() - t0) * 1000
-        return Answer(question, REFUSAL_TEXT, True, [], [], nearest, standalone, raw, timings, llm_called)
+        return Answer(question, REFUSAL_TEXT, True, [], [], nearest, standalone, raw, timings, llm_called,
+                      index_generation=data.generation)
 
     def _citation(self, n: int, p: Passage, data: IndexData, quote: tuple[int, int] | None = None) -> Citation:
         article = data.articles[p.hit.doc_id]

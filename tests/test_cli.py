@@ -66,8 +66,9 @@ def test_ask_json_schema_with_the_real_llm(workdir, env):
                  cwd=workdir, env_extra=env)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)  # exactly one JSON object on stdout
-    assert set(out) >= {"question", "answer", "refused", "citations", "timings"}
+    assert set(out) >= {"question", "answer", "refused", "citations", "timings", "index_generation"}
     assert set(out["timings"]) >= {"retrieve_ms", "generate_ms"}
+    assert out["index_generation"] == (workdir / "index" / "CURRENT").read_text().strip()
     texts = {p.name: None for p in (workdir / "corpus").iterdir()}
     for c in out["citations"]:
         assert set(c) >= {"n", "doc_id", "title", "source", "heading", "start", "end", "text", "score"}
