@@ -3,7 +3,8 @@
 Each line of the QA file is ``{"id", "question", "answer": str|null, "must_include": [str],
 "evidence": [{"doc", "quote"}]}``; ``answer: null`` marks a question the articles do not
 answer. Reported: key-fact recall (must_include phrases found in the answer, matched
-loosely), citation precision (citations whose passage overlaps a gold quote), evidence
+loosely; `key_fact_recall_stemmed` also forgives inflections, "influencers" for
+"influencer"), citation precision (citations whose passage overlaps a gold quote), evidence
 recall (gold quotes overlapped by some citation), refusal rate on unanswerable items,
 false-refusal rate on answerable ones, and latency. Running the assistant is left to
 `rag.assistant`; retrieval metrics live in `rag.evaluation`.
@@ -20,9 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import Stemmer
+
 from rag.answer import Answer
 from rag.errors import ConfigError
 from rag.store import IndexData
+
+_STEMMER = Stemmer.Stemmer("english")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class ItemResult:
     total_ms: float
     first_token_ms: float
     answer: str
+    facts_found_stemmed: int = 0
 
 
 @dataclass
@@ -77,6 +83,7 @@ class AnswerReport:
         first = sorted(r.first_token_ms for r in self.items if r.first_token_ms > 0)
         return {
             "key_fact_recall": _ratio(sum(r.facts_found for r in ans), facts),
+            "key_fact_recall_stemmed": _ratio(sum(r.facts_found_stemmed for r in ans), facts),
             "citation_precision": _ratio(sum(r.citations_on_evidence for r in cited), cites),
             "evidence_recall": _ratio(sum(r.evidence_covered for r in ans), evid),
             "refusal_rate_unanswerable": _ratio(sum(r.refused for r in unans), len(unans)),
@@ -121,6 +128,14 @@ def fact_found(phrase: str, answer: str) -> bool:
     return f" {normalise(phrase)} " in f" {normalise(answer)} "
 
 
+def fact_found_stemmed(phrase: str, answer: str) -> bool:
+    """`fact_found` on Snowball stems: "asking questions" states "ask questions". Reported
+    beside the strict figure, never instead of it, so both stay comparable."""
+    def stems(text: str) -> str:
+        return " ".join(_STEMMER.stemWords(normalise(text).split()))
+    return f" {stems(phrase)} " in f" {stems(answer)} "
+
+
 def gold_spans(item: QAItem, data: IndexData) -> list[tuple[str, int, int]]:
     """(doc_id, start, end) of each gold quote in the indexed article text."""
     by_source = {a.metadata.get("source_file", ""): d for d, a in data.articles.items()}
@@ -148,7 +163,8 @@ def score_item(item: QAItem, answer: Answer, data: IndexData) -> ItemResult:
     found = 0 if answer.refused else sum(fact_found(p, answer.text) for p in item.must_include)
     return ItemResult(item.id, item.answerable, answer.refused, found, len(item.must_include), len(cites),
                       on_evidence, len(gold), covered, answer.timings.total_ms,
-                      answer.timings.first_token_ms, answer.text)
+                      answer.timings.first_token_ms, answer.text,
+                      0 if answer.refused else sum(fact_found_stemmed(p, answer.text) for p in item.must_include))
 
 
 def run(items: list[QAItem], ask: Callable[[str], Answer], data: Callable[[], IndexData],
