@@ -81,20 +81,24 @@ def snapshot(url: str) -> tuple[str, dict[str, str]]:
     return data.generation, {d: a.text for d, a in data.articles.items()}
 
 
-def check(answer: dict[str, Any], versions: dict[str, dict[str, str]]) -> list[str]:
-    """Problems with one answer: unknown generation, or a cited passage that is not in it."""
+def check(answer: dict[str, Any], versions: dict[str, dict[str, str]]) -> tuple[list[str], int]:
+    """Problems with one answer (unknown generation, or a cited passage that is not in it),
+    and how many of its passages another version would have failed: the check has teeth
+    only for passages of articles that differ between versions."""
     gen = answer.get("index_generation", "")
     if gen not in versions:
-        return [f"generation {gen!r} was never live"]
+        return [f"generation {gen!r} was never live"], 0
     texts = versions[gen]
     problems = []
+    telling = 0
     for c in answer["citations"] + answer["nearest"]:
         text = texts.get(c["doc_id"])
+        telling += any(t.get(c["doc_id"]) != text for t in versions.values())
         if text is None:
             problems.append(f"{c['doc_id']} is not in generation {gen}")
         elif text[c["start"]:c["end"]] != c["text"] or text[c["quote_start"]:c["quote_end"]] != c["quote"]:
             problems.append(f"{c['doc_id']}[{c['start']}:{c['end']}] differs from generation {gen}")
-    return problems
+    return problems, telling
 
 
 def main() -> None:
@@ -153,10 +157,11 @@ def main() -> None:
             row.update(complete=False, problems=[f"no JSON answer; stderr: {err.strip()[-300:]}"])
             rows.append(row)
             continue
-        problems = check(ans, versions)
+        problems, telling = check(ans, versions)
         row.update(complete=p.returncode == 0 and bool(ans["answer"].strip()), refused=ans["refused"],
                    citations=len(ans["citations"]), nearest=len(ans["nearest"]),
                    generation=ans["index_generation"], total_s=round(ans["timings"]["total_ms"] / 1000, 1),
+                   passages_checked=len(ans["citations"]) + len(ans["nearest"]), passages_in_changed_articles=telling,
                    problems=problems, answer=ans["answer"][:120])
         rows.append(row)
     gens_used = {r.get("generation") for r in rows}
@@ -164,6 +169,8 @@ def main() -> None:
         "asks": len(rows), "complete": sum(bool(r.get("complete")) for r in rows),
         "cited": sum(1 for r in rows if r.get("citations")), "refused": sum(1 for r in rows if r.get("refused")),
         "answers_with_problems": sum(1 for r in rows if r.get("problems")),
+        "passages_checked": sum(r.get("passages_checked", 0) for r in rows),
+        "passages_in_changed_articles": sum(r.get("passages_in_changed_articles", 0) for r in rows),
         "index_updates_during_asks": len(updates), "generations_live": len(versions),
         "generations_answered_from": len(gens_used),
         "update_s_p50": round(sorted(updates)[len(updates) // 2], 1) if updates else None,

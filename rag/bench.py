@@ -2,11 +2,13 @@
 
 Sections, in order: ingest and incremental (`rag.bench_ingest`, SciFact abstracts as
 files), retrieval latency and `ask` against raw llama-cpp (`rag.bench_query`), peak memory
-of `pmrag index` and `pmrag serve` (`rag.bench_memory`), and flat against HNSW at 10k to
-1M synthetic vectors (`rag.bench_ann`). Every ratio compares against a baseline measured
-in the same run, the JSON is flat (one key per figure) and both files carry the machine,
-the command and the load average, because on a shared 2-core machine the figures move
-with other jobs. The full run is sized to finish within 30 minutes on 2 idle cores;
+of `pmrag index` and `pmrag serve` (`rag.bench_memory`), flat against HNSW at 10k to
+1M synthetic vectors (`rag.bench_ann`), and Postgres + pgvector on the same vectors at
+SciFact's chunk count and 1M (`rag.bench_pg`, a throwaway `pgserver`). Every ratio
+compares against a baseline measured in the same run, the JSON is flat (one key per
+figure) and both files carry the machine, the command and the load average, because on a
+shared 2-core machine the figures move with other jobs. The full run without the pgvector section is sized to finish within 30
+minutes on 2 idle cores (its 1M index build adds tens of minutes; `--only` runs it alone);
 `--quick` uses small sizes and takes a few minutes. A section that fails is recorded as
 `<section>_error` and the others still run. Measuring is left to the section modules.
 """
@@ -30,7 +32,7 @@ from rag.config import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_DATASET = Path(os.environ.get("RAG_BENCH_DATASET", "/work/shared/data/scifact"))
-SECTIONS = ("ingest", "incremental", "query", "ask", "memory", "scale")
+SECTIONS = ("ingest", "incremental", "query", "ask", "memory", "scale", "pgvector")
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,13 @@ class Sizes:
     ask_questions: int
     scale: tuple[int, ...]
     scale_queries: int
+    pgvector: tuple[int, ...]  # 18,169 = SciFact's chunk count; queries: scale_queries
 
 
 FULL = Sizes(ingest_docs=150, incremental_docs=10**9, queries=300, ask_questions=2,
-             scale=(10_000, 100_000, 1_000_000), scale_queries=100)
+             scale=(10_000, 100_000, 1_000_000), scale_queries=100, pgvector=(18_169, 1_000_000))
 QUICK = Sizes(ingest_docs=40, incremental_docs=800, queries=50, ask_questions=1,
-              scale=(10_000, 100_000), scale_queries=50)
+              scale=(10_000, 100_000), scale_queries=50, pgvector=(2_000, 10_000))
 
 
 def run(settings: Settings, *, quick: bool, dataset_dir: Path, command: str,
@@ -117,9 +120,14 @@ def run(settings: Settings, *, quick: bool, dataset_dir: Path, command: str,
 
             return run_scale(list(sizes.scale), sizes.scale_queries, AnnConfig.from_settings(settings))
 
+        def pgvector() -> dict[str, Any]:
+            from rag.bench_pg import run as run_pg
+
+            return run_pg(list(sizes.pgvector), sizes.scale_queries)
+
         steps: dict[str, Callable[[], dict[str, Any]]] = {
             "ingest": ingest, "incremental": incremental, "query": query, "ask": ask,
-            "memory": memory, "scale": scale,
+            "memory": memory, "scale": scale, "pgvector": pgvector,
         }
         for name in sections:
             if dataset is None and name in ("ingest", "incremental", "query"):
@@ -169,7 +177,8 @@ def write(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
 
 # Keys each section writes, by prefix: a re-run of some sections replaces exactly these.
 _PREFIXES = {"ingest": ("ingest_",), "incremental": ("incr_",), "query": ("query_", "omp_"),
-             "ask": ("ask_", "raw_llama_"), "memory": ("memory_",), "scale": ("scale_", "ann_1m_", "flat_1m_")}
+             "ask": ("ask_", "raw_llama_"), "memory": ("memory_",), "scale": ("scale_", "ann_1m_", "flat_1m_"),
+             "pgvector": ("pg_",)}
 
 
 def merge(previous: dict[str, Any], rerun: dict[str, Any], sections: tuple[str, ...]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import psycopg
 
 from rag import bench
 from rag.bench_ann import label, synthetic
@@ -61,3 +62,24 @@ def test_a_partial_rerun_replaces_only_its_sections() -> None:
     assert merged["ann_1m_recall_at_10"] == 0.97 and merged["scale_section_s"] == 810
     assert merged["ingest_ratio_vs_raw_encode"] == 1.1 and merged["command"] == "pmrag bench"
     assert "--only scale" in merged["rerun"] and "re-run later" in render(merged)
+
+
+def test_pgvector_section_measures_a_real_server_and_renders_beside_faiss(pg_url: str) -> None:
+    from rag.bench_pg import run as run_pg
+
+    out = run_pg([500], 5, url=pg_url)
+    for key in ("load_s", "build_s", "table_mb", "index_mb", "ef40_p50_ms", "ef40_p95_ms", "ef200_p50_ms",
+                "ef200_p95_ms", "exact_p50_ms", "ef40_recall_at_10", "ef200_recall_at_10", "exact_recall_at_10"):
+        assert f"pg_500_{key}" in out, key
+    for ef in (40, 200):
+        assert 0.9 <= out[f"pg_500_ef{ef}_recall_at_10"] <= 1.0
+        assert out[f"pg_500_ef{ef}_plan"] == "Index Scan (hnsw)"  # the index was really used
+    assert "Seq Scan" in out["pg_500_exact_plan"] and out["pg_500_exact_recall_at_10"] >= 0.99
+    assert "m=16 ef_construction=64" in out["pg_hnsw_params"]
+    with psycopg.connect(pg_url) as conn:  # each size's table is dropped
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'pmrag_bench_%'").fetchone()[0] == 0
+    text = render({"command": "pmrag bench", "mode": "full", **out, "pg_1m_ef40_p50_ms": 2.0,
+                   "scale_1m_hnsw_p50_ms": 3.3, "scale_1m_flat_p50_ms": 240.0})
+    assert "## Scale: pgvector (Postgres) beside FAISS" in text
+    assert "| 500 | pgvector HNSW, ef_search 40 |" in text and "| 1m | FAISS HNSW" in text
+    assert "| 2.0 /" in text  # the headline row reads the 1M keys
