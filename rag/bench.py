@@ -187,9 +187,12 @@ def merge(previous: dict[str, Any], rerun: dict[str, Any], sections: tuple[str, 
     stale = tuple(pre for s in sections for pre in _PREFIXES[s]) + tuple(f"{s}_" for s in sections)
     merged = {k: v for k, v in previous.items() if not k.startswith(stale)}
     merged.update({k: v for k, v in rerun.items() if k.startswith(stale)})
-    note = f"{', '.join(sections)}: `{rerun.get('command')}` at {rerun.get('started_at')}" \
+    label = ", ".join(sections)
+    note = f"{label}: `{rerun.get('command')}` at {rerun.get('started_at')}" \
            f" (load average {rerun.get('load_avg_start')} -> {rerun.get('load_avg_end')})"
-    merged["rerun"] = "; ".join(filter(None, [str(previous.get("rerun") or ""), note]))
+    # An earlier re-run of the same sections is superseded: its figures are gone too.
+    kept = [n for n in str(previous.get("rerun") or "").split("; ") if n and not n.startswith(f"{label}: ")]
+    merged["rerun"] = "; ".join([*kept, note])
     return merged
 
 

@@ -9,7 +9,7 @@ It measures: binary COPY time, index build time (bulk, after the load, with
 `maintenance_work_mem` large enough for an in-memory graph and parallel workers allowed),
 heap and index size on disk, and single queries (one at a time, as a user asks) through
 SQL `ORDER BY embedding <=> q LIMIT 10` at `hnsw.ef_search` 40 (pgvector's default), 200
-(what `rag.pgsearch` sets, as it asks for 200 candidates) and 400 (what recall more costs), scored as recall@10 against the
+(the 200 candidates `rag.pgsearch` asks for) and 400 (what it sets: twice the candidates), scored as recall@10 against the
 exact top 10 (FAISS flat inner product on the same normalised vectors). A sequential scan
 (`enable_indexscan = off`) of the same SQL is the same-run exact baseline.
 
@@ -41,7 +41,7 @@ from rag.bench_util import Stopwatch, load_average, percentile
 
 log = logging.getLogger(__name__)
 
-# pgvector's default; what rag.pgsearch sets for its 200 candidates; twice that (recall headroom)
+# pgvector's default; the candidate count (200); what rag.pgsearch sets (twice the candidates)
 EF_SEARCH = (40, 200, 400)
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults, which production's DDL leaves alone
 BUILD_SETTINGS = {"maintenance_work_mem": "4GB", "max_parallel_maintenance_workers": "2"}

@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("bench", help="measure speed and memory; writes docs/BENCHMARKS.md + benchmarks.json",
                         description="Ingest, incremental update, retrieval and ask latency, memory, and"
                                     " flat vs HNSW at 10k-1M vectors, each against a baseline from the same"
-                                    " run. Full run: about 30 min on 2 cores plus ~25 min for the 1M pgvector build; --quick: a few minutes.")
+                                    " run. Full run: about 30 min on 2 cores plus ~20 min for the 1M pgvector build; --quick: a few minutes.")
     sp.add_argument("--quick", action="store_true", help="small sizes (10k/100k vectors, few queries)")
     sp.add_argument("--out", type=Path, help="folder for the two files (default docs/; with --quick"
                                              " RAG_CACHE_DIR/bench-quick/)")

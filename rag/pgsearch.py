@@ -7,7 +7,7 @@ the collection is still at the generation whose articles this retriever holds (e
 `IndexChangedError`, and the caller reloads), so hits and article texts always come from
 one corpus version. Per side, only the top candidates leave the database:
 
-- dense: `ORDER BY embedding <=> q LIMIT n` on the HNSW index (`hnsw.ef_search` raised to n);
+- dense: `ORDER BY embedding <=> q LIMIT n` on the HNSW index (`hnsw.ef_search` raised to 2n);
 - keyword: Lucene-style BM25 computed in SQL from the GIN-matched chunks' tsvector term
   frequencies, chunk lengths and the per-collection document-frequency table; words are
   split and stop words dropped as bm25s does (`rag.pgstore.lexical_text`), then stemmed by
@@ -110,8 +110,10 @@ class PgRetriever:
             if row[2] != self.data.generation:
                 raise IndexChangedError(
                     f"the index in {self.store.root} was updated during the search; ask again")
-            # HNSW returns at most ef_search rows; the fusion wants n per side.
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(max(n, 40), 1000)),))
+            # HNSW returns at most ef_search rows and the fusion wants n per side; twice n buys
+            # recall: at 1M vectors ef_search 200 finds 0.93 of the true top 10, 400 finds 0.98
+            # for 19 -> 36 ms (docs/BENCHMARKS.md, pgvector section). pgvector caps it at 1000.
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(max(2 * n, 40), 1000)),))
             yield _Session(conn, self.store, row)
 
     def _scores(self, s: _Session, question: str, n: int, depth: int | None = None) -> tuple[Any, ...]:

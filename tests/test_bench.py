@@ -62,6 +62,9 @@ def test_a_partial_rerun_replaces_only_its_sections() -> None:
     assert merged["ann_1m_recall_at_10"] == 0.97 and merged["scale_section_s"] == 810
     assert merged["ingest_ratio_vs_raw_encode"] == 1.1 and merged["command"] == "pmrag bench"
     assert "--only scale" in merged["rerun"] and "re-run later" in render(merged)
+    pg = bench.merge(merged, dict(again, command="pmrag bench --only pgvector", started_at="t2"), ("pgvector",))
+    third = bench.merge(pg, dict(again, started_at="t3"), ("scale",))  # supersedes the first scale re-run
+    assert third["rerun"].count("scale: ") == 1 and "at t3" in third["rerun"] and "pgvector: " in third["rerun"]
 
 
 def test_pgvector_section_measures_a_real_server_and_renders_beside_faiss(pg_url: str) -> None:
