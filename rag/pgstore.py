@@ -260,7 +260,16 @@ class PgStore:
             conn.close()  # ending the session releases the advisory lock
 
     def save(self, data: IndexData) -> str:
-        """Make `data` the live generation in one transaction; only changed articles' rows move."""
+        """Make `data` the live generation in one transaction; only changed articles' rows move.
+        A connection lost on the way rolls the whole update back; the error says so."""
+        try:
+            return self._save(data)
+        except StoreUnavailableError as exc:
+            raise StoreUnavailableError(
+                f"{exc}. The update was rolled back: {self.root} still serves the previous corpus;"
+                " run `pmrag index` again once Postgres is reachable") from exc
+
+    def _save(self, data: IndexData) -> str:
         dim = int(data.vectors.shape[1]) if data.vectors.ndim == 2 and len(data.vectors) else int(
             data.manifest.get("dim", 0))
         now = time.time_ns()

@@ -350,3 +350,30 @@ def test_cli_store_flag_index_and_ask(corpus_settings: Settings, pg_url: str, ca
     assert not (cwd / "index").exists()  # nothing written to the FAISS folder
     cfg = pmrag("config", "--store", "postgresql://u:pw@db.example:5432/team", cwd=cwd, env_extra=env)
     assert '"store_url": "postgresql://u:****@db.example:5432/team"' in cfg.stdout
+
+
+def test_connection_dropped_mid_update_rolls_back_and_keeps_the_previous_corpus(pg_url: str, monkeypatch):
+    """The server ends the writer's session half-way through the update transaction (after
+    the articles are written, before the chunks): a typed error that names the store, and
+    readers still get the previous corpus, whole; the next update then works."""
+    store = PgStore(pg_url, _name())
+    with store.lock():
+        before = store.save(_data(2))
+    real_insert = PgStore._insert
+
+    def insert_then_lose_the_connection(self, conn, cid, data, docs):
+        pid = conn.info.backend_pid
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # what a network cut or DBA kill does
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        real_insert(self, conn, cid, data, docs)
+
+    monkeypatch.setattr(PgStore, "_insert", insert_then_lose_the_connection)
+    with store.lock(), pytest.raises(StoreUnavailableError, match=r"rolled back: .*\*\*\*\*.* still serves the previous corpus"):
+        store.save(_data(3))
+    monkeypatch.setattr(PgStore, "_insert", real_insert)
+    reader = PgStore(pg_url, store.collection)
+    assert reader.current_generation() == before
+    assert sorted(reader.load(SIG).articles) == ["d0.md", "d1.md"]
+    with store.lock():
+        after = store.save(_data(3))
+    assert reader.current_generation() == after and len(reader.load(SIG).chunks) == 3
