@@ -47,6 +47,9 @@ def synthetic(n: int, seed: int, dim: int = DIM) -> np.ndarray:
 
 
 def label(n: int) -> str:
+    """Size in keys and tables: 500, 18k, 1m."""
+    if n < 1000:
+        return str(n)
     return f"{n // 1_000_000}m" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
 
 
@@ -89,7 +92,7 @@ def run(sizes: list[int], n_queries: int, ann: AnnConfig) -> dict[str, Any]:
         found, hnsw_ms = _time_queries(hnsw, queries)
         out[f"{tag}_hnsw_p50_ms"] = round(percentile(hnsw_ms, 50), 3)
         out[f"{tag}_hnsw_p95_ms"] = round(percentile(hnsw_ms, 95), 3)
-        out[f"{tag}_hnsw_recall_at_10"] = round(_recall(truth, found), 4)
+        out[f"{tag}_hnsw_recall_at_10"] = round(recall_at_10(truth, found), 4)
         del hnsw, x
         log.info("scale %s: flat p50 %.1f ms, hnsw p50 %.2f ms recall %.3f", label(n),
                  out[f"{tag}_flat_p50_ms"], out[f"{tag}_hnsw_p50_ms"], out[f"{tag}_hnsw_recall_at_10"])
@@ -121,7 +124,8 @@ def _time_queries(index: Any, queries: np.ndarray) -> tuple[np.ndarray, list[flo
     return rows, ms
 
 
-def _recall(truth: np.ndarray, found: np.ndarray) -> float:
+def recall_at_10(truth: np.ndarray, found: np.ndarray) -> float:
+    """Mean share of each query's true top 10 that `found` contains."""
     return float(np.mean([len(set(t) & set(f)) / len(t) for t, f in zip(truth, found, strict=True)]))
 
 

@@ -36,7 +36,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
-from rag.bench_ann import DIM, LATENT, NOISE, label, synthetic
+from rag.bench_ann import DIM, LATENT, NOISE, label, recall_at_10, synthetic
 from rag.bench_util import Stopwatch, load_average, percentile
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def run(sizes: list[int], n_queries: int, url: str | None = None) -> dict[str, A
                 notices.clear()
                 out.update(_one_size(conn, n, queries))
                 if notices:
-                    out[f"pg_{_label(n)}_build_notices"] = "; ".join(notices)[:300]
+                    out[f"pg_{label(n)}_build_notices"] = "; ".join(notices)[:300]
     return out
 
 
@@ -105,7 +105,7 @@ def _setting(conn: psycopg.Connection, name: str) -> str:
 
 
 def _one_size(conn: psycopg.Connection, n: int, queries: np.ndarray) -> dict[str, Any]:
-    tag = f"pg_{_label(n)}"
+    tag = f"pg_{label(n)}"
     log.info("pgvector: %d vectors", n)
     x = synthetic(n, seed=0)
     truth = _exact_top10(x, queries)
@@ -146,7 +146,7 @@ def _one_size(conn: psycopg.Connection, n: int, queries: np.ndarray) -> dict[str
             found, ms = _time_queries(conn, query, queries, warm_up=5)
             out[f"{tag}_ef{ef}_p50_ms"] = round(percentile(ms, 50), 2)
             out[f"{tag}_ef{ef}_p95_ms"] = round(percentile(ms, 95), 2)
-            out[f"{tag}_ef{ef}_recall_at_10"] = round(_recall(truth, found), 4)
+            out[f"{tag}_ef{ef}_recall_at_10"] = round(recall_at_10(truth, found), 4)
         conn.execute("SET enable_indexscan = off")
         try:
             out[f"{tag}_exact_plan"] = _plan(conn, query, queries[0])
@@ -157,22 +157,16 @@ def _one_size(conn: psycopg.Connection, n: int, queries: np.ndarray) -> dict[str
             conn.execute("RESET enable_indexscan")
         out[f"{tag}_exact_p50_ms"] = round(percentile(ms, 50), 2)
         out[f"{tag}_exact_p95_ms"] = round(percentile(ms, 95), 2)
-        out[f"{tag}_exact_recall_at_10"] = round(_recall(truth, found), 4)
+        out[f"{tag}_exact_recall_at_10"] = round(recall_at_10(truth, found), 4)
         if out[f"{tag}_exact_recall_at_10"] < 0.99:  # the seq scan must find what numpy/FAISS found
-            log.warning("pgvector %s: the exact scan's recall is %s, not 1.0", _label(n),
+            log.warning("pgvector %s: the exact scan's recall is %s, not 1.0", label(n),
                         out[f"{tag}_exact_recall_at_10"])
     finally:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-    log.info("pgvector %s: build %.0f s, p50 %.2f ms (ef 40) / %.2f ms (ef 200), recall %.3f / %.3f,"
-             " exact p50 %.1f ms", _label(n), out[f"{tag}_build_s"], out[f"{tag}_ef40_p50_ms"],
-             out[f"{tag}_ef200_p50_ms"], out[f"{tag}_ef40_recall_at_10"], out[f"{tag}_ef200_recall_at_10"],
-             out[f"{tag}_exact_p50_ms"])
+    log.info("pgvector %s: build %.0f s; %s; exact p50 %.1f ms", label(n), out[f"{tag}_build_s"],
+             ", ".join(f"ef {ef}: p50 {out[f'{tag}_ef{ef}_p50_ms']} ms recall {out[f'{tag}_ef{ef}_recall_at_10']}"
+                       for ef in EF_SEARCH), out[f"{tag}_exact_p50_ms"])
     return out
-
-
-def _label(n: int) -> str:
-    """`bench_ann.label` (so 1m matches the scale section's keys), exact below 1000 vectors."""
-    return label(n) if n >= 1000 else str(n)
 
 
 def _exact_top10(x: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -207,6 +201,3 @@ def _time_queries(conn: psycopg.Connection, query: sql.Composable, queries: np.n
         rows[i, : len(ids)] = ids
     return rows, ms
 
-
-def _recall(truth: np.ndarray, found: np.ndarray) -> float:
-    return float(np.mean([len(set(t) & set(f)) / len(t) for t, f in zip(truth, found, strict=True)]))

@@ -61,7 +61,7 @@ def render(r: dict[str, Any]) -> str:
         f"| peak RSS, `pmrag index` on SciFact | {g('memory_index_peak_rss_mb', ' MB')} | | | |",
         "",
     ]
-    lines += _ingest(r, g) + _incremental(r, g) + _query(r, g) + _ask(r, g) + _memory(r, g) + _scale(r) + _pgvector(r)
+    lines += _ingest(r, g) + _incremental(r, g) + _query(r, g) + _ask(r, g) + _memory(r, g) + _scale(r) + _pgvector(r, g)
     errors = {k: v for k, v in r.items() if k.endswith("_error")}
     if errors:
         lines += ["## Sections that failed", ""] + [f"- `{k}`: {v}" for k, v in errors.items()] + [""]
@@ -223,15 +223,11 @@ def _scale(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _pgvector(r: dict[str, Any]) -> list[str]:
+def _pgvector(r: dict[str, Any], v: Any) -> list[str]:
     sizes = sorted({k[3:].split("_")[0] for k in r if k.startswith("pg_") and k.endswith("_ef40_p50_ms")},
                    key=_count)
     if not sizes:
         return []
-
-    def v(key: str) -> Any:
-        value = r.get(key)
-        return "—" if value is None or value == "" else value
 
     lines = [
         "## Scale: pgvector (Postgres) beside FAISS",
