@@ -43,7 +43,7 @@ REFUSAL_TEXT = (
 def build_embedder(settings: Settings) -> Embedder:
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
     return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size,
-                                       cache=cache)
+                                       cache=cache, cache_dir=settings.cache_dir)
 
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:

