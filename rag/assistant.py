@@ -43,7 +43,7 @@ REFUSAL_TEXT = (
 def build_embedder(settings: Settings) -> Embedder:
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
     return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size,
-                                       cache=cache, cache_dir=settings.cache_dir)
+                                       cache=cache, models_dir=settings.models_dir)
 
 
 def retrieval_config(settings: Settings) -> RetrievalConfig:
@@ -172,9 +172,9 @@ class Assistant:
         timings = Timings(retrieve_ms=(time.perf_counter() - t0) * 1000)
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in hits), default=0.0)
-        if not hits or best < self.settings.min_relevance:
-            log.info("refusing without the LLM: best similarity %.3f < %.3f", best,
-                     self.settings.min_relevance)
+        floor, retry_floor = self.settings.relevance_gates()
+        if not hits or best < floor:
+            log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
             yield self._refusal(question, standalone, hits, data, timings, t0, llm_called=False)
             return
         qvec = self.embedder.embed_query(standalone)
@@ -182,7 +182,7 @@ class Assistant:
                                    max_tokens=self.settings.passage_tokens)
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
-        if _is_not_covered(raw) and best >= self.settings.retry_min_relevance:
+        if _is_not_covered(raw) and best >= retry_floor:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions);
             # when retrieval found close passages, ask once more and let the verifier judge.
             log.info("model said NOT COVERED with best similarity %.3f; asking again", best)

@@ -135,7 +135,7 @@ def run_ask(settings: Settings, embedder: Embedder, work: Path, questions: list[
     shutil.copytree(settings.corpus_dir, folder / "corpus")
     pm = settings.model_copy(update={"corpus_dir": folder / "corpus", "index_dir": folder / "index"})
     update_index(pm, embedder)
-    model_path = ensure_bundled_model(pm.cache_dir)
+    model_path = ensure_bundled_model(pm.models_dir)
     chat = _RecordingChat(model_path=str(model_path), n_threads=pm.llm_threads, n_ctx=pm.llm_context,
                           max_tokens=pm.llm_max_tokens)
     with Stopwatch() as sw:

@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--nice", type=int, default=5, help="lower this process's priority by N (default 5)")
     sp.set_defaults(func=_cmd_bench)
 
-    sp = sub.add_parser("fetch-model", help="download and verify the bundled LLM (done by make setup)")
+    sp = sub.add_parser("fetch-model", help="download and verify the bundled models (done by make setup)")
     sp.set_defaults(func=_cmd_fetch_model)
     return p
 
@@ -345,9 +345,12 @@ def _cmd_store_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch_model(args: argparse.Namespace) -> int:
-    from rag.models import ensure_bundled_model
+    from rag.models import EMBEDDING_GEMMA, ensure_bundled_model, ensure_embedding_gemma
 
-    print(ensure_bundled_model(Settings.load().cache_dir))
+    settings = Settings.load()
+    print(ensure_bundled_model(settings.models_dir))
+    if settings.embed_model == EMBEDDING_GEMMA:
+        print(ensure_embedding_gemma(settings.models_dir))
     return 0
 
 

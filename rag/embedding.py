@@ -122,15 +122,15 @@ _PACKAGED_MODELS = {
 }
 
 
-def resolve_model_path(name: str, cache_dir: Path | None = None) -> Path:
+def resolve_model_path(name: str, models_dir: Path | None = None) -> Path:
     """A packaged model's folder, or `name` itself when it is a local folder. Models
-    assembled from PyPI slices live under `cache_dir`."""
+    assembled from PyPI slices live in `models_dir`."""
     from rag.models import EMBEDDING_GEMMA, ensure_embedding_gemma
 
     if name == EMBEDDING_GEMMA:
-        if cache_dir is None:
-            raise ModelUnavailableError(f"{name} needs a cache folder to be assembled in")
-        return ensure_embedding_gemma(cache_dir)
+        if models_dir is None:
+            raise ModelUnavailableError(f"{name} needs a models folder to be assembled in")
+        return ensure_embedding_gemma(models_dir)
     if name in _PACKAGED_MODELS:
         module, dist = _PACKAGED_MODELS[name]
         try:
@@ -153,12 +153,12 @@ class SentenceTransformerEmbedder(Embedder):
     """sentence-transformers on the CPU, loaded from a local folder with the hub switched off."""
 
     def __init__(self, name: str, *, batch_size: int = 32, cache: EmbeddingCache | None = None,
-                 cache_dir: Path | None = None):
+                 models_dir: Path | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        path = resolve_model_path(name, cache_dir)
+        path = resolve_model_path(name, models_dir)
         try:
             self.model = SentenceTransformer(str(path), device="cpu")
         except Exception as exc:

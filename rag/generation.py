@@ -94,7 +94,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     """The one place that turns settings into a chat model."""
     backend = settings.llm
     if backend == "local":
-        path = ensure_bundled_model(settings.cache_dir)
+        path = ensure_bundled_model(settings.models_dir)
         return LlamaCppChat(model_path=str(path), n_threads=settings.llm_threads,
                             n_ctx=settings.llm_context, max_tokens=settings.llm_max_tokens)
     if backend == "gguf":

