@@ -140,11 +140,17 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     avecs = embedder.embed([t for t, _ in parts])
     sims = avecs @ pvecs.T  # (answer sentences, passage sentences)
     pwords = [content_words(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
+    heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
     pnumbers = [quantities(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
     asked_numbers = {n for n, _ in quantities(question)}
     best_quote: dict[int, tuple[float, int]] = {}
     for a, (text, cited) in enumerate(parts):
         own = content_words(text)
+        # A question, or a copy of a section heading, claims nothing: with no answer in the
+        # passages the small model sometimes lists their headings (dev q32), and verbatim
+        # heading text would otherwise "support" itself.
+        if text.rstrip().endswith("?") or (own and any(own <= h for h in heads)):
+            continue
         words = own - asked
         scores = np.zeros(len(passages))
         best_sent = np.full(len(passages), -1)

@@ -108,3 +108,14 @@ def test_invented_number_is_unsupported_even_if_the_passage_has_that_digit(embed
     assert stated.sentences[0].supported
     invented = verify("The course took 3 months [1].", passages, articles, embedder, question=q)
     assert not invented.sentences[0].supported and invented.sentences[0].passages == []
+
+
+def test_copied_headings_and_questions_claim_nothing(embedder):
+    # Dev q32: with no answer in the passages, the model listed their section headings.
+    text = "Monitoring is not optional."
+    hit = Hit(Chunk("mon.md", 0, 0, len(text), "Top Discussions > How does one become an ML PM? > Discussion",
+                    text), "mon.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    answer = "How does one become an ML PM? [1] > Discussion [1] Top Discussions [1]"
+    assert not verify(answer, passages, ARTICLES, embedder).any_supported
+    assert verify("Monitoring is not optional [1].", passages, ARTICLES, embedder).any_supported
