@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
     # --- embedding and chunking (recorded in the manifest; a change forces a rebuild) ---
     # EmbeddingGemma-300M: SciFact train nDCG@10 0.823 against 0.744 with all-MiniLM-L6-v2
-    # (docs/retrieval.md), for ~5x the embedding cost; "all-MiniLM-L6-v2" is the light option.
+    # (docs/retrieval.md), for ~3x the embedding time; "all-MiniLM-L6-v2" is the light option.
     embed_model: str = "embeddinggemma-300m"
     embed_batch_size: int = 32
     # Tokens per chunk, counted with the embedder's own tokenizer (MiniLM reads 256, Gemma
