@@ -171,8 +171,8 @@ class SentenceTransformerEmbedder(Embedder):
         # Asymmetric models embed questions and passages with different instructions;
         # symmetric ones (MiniLM) have no prompts and both stay None.
         prompts = getattr(self.model, "prompts", None) or {}
-        self._query_prompt = "query" if "query" in prompts else None
-        self._doc_prompt = "document" if "document" in prompts else None
+        self.query_prompt = "query" if "query" in prompts else None
+        self.document_prompt = "document" if "document" in prompts else None
 
     def _encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
         vecs = self.model.encode(
@@ -182,10 +182,10 @@ class SentenceTransformerEmbedder(Embedder):
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._doc_prompt)
+        return self._encode(texts, self.document_prompt)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self._query_prompt)[0]
+        return self._encode([text], self.query_prompt)[0]
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])

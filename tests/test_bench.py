@@ -86,3 +86,35 @@ def test_pgvector_section_measures_a_real_server_and_renders_beside_faiss(pg_url
     assert "## Scale: pgvector (Postgres) beside FAISS" in text
     assert "| 500 | pgvector HNSW, ef_search 40 |" in text and "| 1m | FAISS HNSW" in text
     assert "| 2.0 /" in text  # the headline row reads the 1M keys
+
+
+def _tiny_beir(root, n: int = 14):
+    from rag.beir import load_beir
+
+    root.mkdir()
+    with (root / "corpus.jsonl").open("w") as f:
+        for i in range(n):
+            text = f"Study {i} measured how product teams use model monitoring after launch. " * 3
+            f.write(json.dumps({"_id": f"d{i}", "title": f"Study {i}", "text": text}) + "\n")
+    (root / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "model monitoring"}) + "\n")
+    (root / "qrels").mkdir()
+    (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td0\t1\n")
+    return load_beir(root, "train")
+
+
+def test_ingest_and_incremental_sections_run_with_the_default_embedder(tmp_path, cache_dir) -> None:
+    """The sections build their own embedders: they must find the assembled default model
+    (a missing models folder once failed both sections of a full run)."""
+    from rag.bench_ingest import run_incremental, run_ingest
+    from rag.config import Settings
+
+    dataset = _tiny_beir(tmp_path / "beir")
+    settings = Settings.load(cache_dir=cache_dir)
+    out = run_ingest(dataset, 3, tmp_path / "work", settings)
+    assert out["ingest_docs"] == 3 and out["ingest_chunks"] >= 3 and out["ingest_ratio_vs_raw_encode"] > 0
+    incr, built = run_incremental(dataset, 10**9, tmp_path / "work", settings, out["ingest_pipeline_chunks_per_s"])
+    assert incr["incr_corpus_docs"] == 3  # 14 documents, the last 11 held out to be added
+    assert incr["incr_add_small_embedded_chunks"] >= 1 and incr["incr_add_large_embedded_chunks"] > 1
+    from rag.store import FaissStore
+
+    assert FaissStore(built.index_dir).read_manifest()["embed_model"] == settings.embed_model
