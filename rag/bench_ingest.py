@@ -91,6 +91,7 @@ def run_ingest(dataset: BeirDataset, n_docs: int, work: Path, base: Settings) ->
     raw_rate = len(texts) / raw_s
     return {
         "ingest_docs": len(articles),
+        "ingest_embed_model": embedder.name,
         "ingest_chunks": report.chunks,
         "ingest_mean_tokens_per_chunk": round(tokens / max(len(texts), 1), 1),
         "ingest_pipeline_s": round(report.seconds, 2),

@@ -73,7 +73,7 @@ def _ingest(r: dict[str, Any], g: Any) -> list[str]:
         "## Ingest",
         "",
         f"{g('ingest_docs')} SciFact abstracts written as Markdown files, {g('ingest_chunks')} chunks of"
-        f" {g('ingest_mean_tokens_per_chunk')} tokens on average. Pipeline = `rag.indexing.update_index`"
+        f" {g('ingest_mean_tokens_per_chunk')} tokens on average, embedded with {g('ingest_embed_model')}. Pipeline = `rag.indexing.update_index`"
         " (scan, hash, load, chunk, embed into a fresh empty embedding cache, save). Raw = one"
         " `SentenceTransformer.encode` call on exactly the same chunk texts, same model object, batch size"
         f" {g('ingest_batch_size')}, run once before and once after the pipeline"
@@ -121,7 +121,8 @@ def _query(r: dict[str, Any], g: Any) -> list[str]:
         "## Retrieval latency (SciFact scale)",
         "",
         f"{g('query_questions')} SciFact training claims against the index of the incremental section"
-        f" ({g('query_index_docs')} documents, {g('query_index_chunks')} chunks), top 4 chunks as `ask`"
+        f" ({g('query_index_docs')} documents, {g('query_index_chunks')} chunks, {g('query_embed_model')}),"
+        " top 4 chunks as `ask`"
         " uses them; each time includes embedding the question. Dense only = cosine against every chunk"
         " vector; hybrid = dense + BM25, blended, no feedback; second stage = the default (RM3 + Rocchio"
         f" feedback, then fused again). BM25 index build: {g('query_bm25_build_s')} s."
@@ -155,7 +156,9 @@ def _ask(r: dict[str, Any], g: Any) -> list[str]:
         " `ask` = `Assistant.stream` from the call (follow-up check, retrieval, passage selection, prompt"
         " evaluation) to the first streamed text; raw = `Llama.create_chat_completion` on the very messages"
         " the assistant sent, same model object, context reset before each run so neither reuses the"
-        " other's prompt. Tokens/s counts the answer's tokens after the first."
+        f" other's prompt. {g('ask_llm_calls')} LLM calls in all: when the model said NOT COVERED and was asked"
+        " again, raw runs both prompts too and its first token is the second answer's, as on the page."
+        " Tokens/s counts the answer's tokens after the first."
         f" Load average {g('ask_load_avg_start')} → {g('ask_load_avg_end')}.",
         "",
         "| | first token, s (median) | tokens/s (median) |",
