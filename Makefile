@@ -14,13 +14,17 @@ STORE_FLAG := $(if $(STORE),--store $(STORE))
 
 setup: $(STAMP)
 
+LLAMA_CPP := $(shell sed -n 's/^llama_cpp_python==//p' requirements.lock)
+
 # torch first and pinned: this machine has a CPU build of 2.13.0 on disk, any other spec
-# pulls gigabytes of CUDA packages. llama-cpp-python compiles from source; GGML_NATIVE=OFF
-# keeps pip's cached wheel portable to other CPUs.
-$(STAMP): requirements.lock pyproject.toml
+# pulls gigabytes of CUDA packages. llama-cpp-python compiles from source: built for
+# AVX-512 where the CPU has it (scripts/install_llama_cpp.sh says why and how), otherwise
+# with GGML_NATIVE=OFF, which keeps pip's cached wheel portable to other CPUs.
+$(STAMP): requirements.lock pyproject.toml scripts/install_llama_cpp.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
+	scripts/install_llama_cpp.sh $(BIN)/pip $(LLAMA_CPP)
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/pmrag fetch-model

@@ -139,10 +139,15 @@ def run_ask(settings: Settings, embedder: Embedder, work: Path, questions: list[
     update_index(pm, embedder)
     model_path = ensure_bundled_model(pm.models_dir)
     chat = _RecordingChat(model_path=str(model_path), n_threads=pm.llm_threads, n_ctx=pm.llm_context,
-                          max_tokens=pm.llm_max_tokens)
+                          max_tokens=pm.llm_max_tokens, flash_attn=pm.llm_flash_attn)
     with Stopwatch() as sw:
         llm = chat.load()
+    import llama_cpp
+
     out: dict[str, Any] = {"ask_model": model_path.name, "ask_model_load_s": round(sw.seconds, 2),
+                           # how llama.cpp was compiled decides prompt speed (scripts/install_llama_cpp.sh)
+                           "ask_llama_cpp_cpu": llama_cpp.llama_print_system_info().decode().strip(),
+                           "ask_flash_attn": chat.flash_attn,
                            "ask_threads": pm.llm_threads, "ask_max_tokens": pm.llm_max_tokens,
                            "ask_load_avg_start": load_average()}
     assistant = Assistant(pm, embedder, FaissStore(pm.index_dir), chat)

@@ -151,6 +151,7 @@ def _ask(r: dict[str, Any], g: Any) -> list[str]:
         "## `ask` end to end against raw llama-cpp-python",
         "",
         f"Bundled model {g('ask_model')} (loaded in {g('ask_model_load_s')} s), {g('ask_threads')} threads,"
+        f" flash attention {g('ask_flash_attn')}, llama.cpp built with `{g('ask_llama_cpp_cpu')}`,"
         f" greedy, at most {g('ask_max_tokens')} new tokens; {g('ask_questions')} answerable dev question(s)"
         f" over a copy of the PM corpus, prompts of ~{g('ask_prompt_tokens_approx')} tokens (median)."
         " `ask` = `Assistant.stream` from the call (follow-up check, retrieval, passage selection, prompt"

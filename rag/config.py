@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     llm_threads: int = 2
     llm_context: int = 4096
     llm_max_tokens: int = 320
+    llm_flash_attn: bool = True  # local GGUF models: faster prompt evaluation (docs/BENCHMARKS.md)
     llm_timeout_s: float = 120.0
 
     # --- vector index type (rag.store.build_faiss) ------------------------------------------

@@ -1,0 +1,59 @@
+"""Prompt evaluation speed of the installed llama-cpp-python build with the bundled model.
+
+Prompt evaluation is most of an answer's time to first token (~750 prompt tokens), and it
+depends on how llama.cpp was compiled. Compare two builds in one sitting by pointing
+PYTHONPATH at another install:
+
+    .venv/bin/python benchmarks/prompt_eval.py                      # what `make setup` installed
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/pip install --no-cache-dir --no-deps \\
+        --target /tmp/llama-portable llama-cpp-python==0.3.36        # the portable AVX2 build
+    PYTHONPATH=/tmp/llama-portable .venv/bin/python benchmarks/prompt_eval.py
+
+Each configuration evaluates the same 604 tokens of corpus text from a reset context, best of
+`--repeat` runs, 2 threads. A developer tool; figures go to the README's benchmark section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rag.config import Settings  # noqa: E402
+from rag.models import ensure_bundled_model  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tokens", type=int, default=604)
+    p.add_argument("--repeat", type=int, default=2)
+    args = p.parse_args()
+
+    import llama_cpp
+
+    settings = Settings.load()
+    path = str(ensure_bundled_model(settings.models_dir))
+    text = "\n\n".join(f.read_text(encoding="utf-8") for f in sorted(Path("corpus").glob("*.md")))
+    out = {"llama_cpp": llama_cpp.__file__, "system_info": llama_cpp.llama_print_system_info().decode().strip()}
+    for flash in (False, True):
+        llm = llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=settings.llm_threads,
+                              n_threads_batch=settings.llm_threads, flash_attn=flash, verbose=False)
+        tokens = llm.tokenize(text.encode("utf-8"))[: args.tokens]
+        best = float("inf")
+        for _ in range(args.repeat):
+            llm.reset()
+            t0 = time.perf_counter()
+            llm.eval(tokens)
+            best = min(best, time.perf_counter() - t0)
+        out[f"prompt_tokens_per_s{'_flash_attn' if flash else ''}"] = round(len(tokens) / best, 1)
+        del llm
+    out["tokens"] = len(tokens)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
