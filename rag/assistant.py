@@ -11,6 +11,7 @@ rebuild never interrupts a running page. Formatting for people is left to the CL
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -182,10 +183,12 @@ class Assistant:
                                    max_tokens=self.settings.passage_tokens)
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
-        if _is_not_covered(raw) and best >= retry_floor:
-            # The small model says NOT COVERED too readily (16 of 38 answerable dev questions);
-            # when retrieval found close passages, ask once more and let the verifier judge.
-            log.info("model said NOT COVERED with best similarity %.3f; asking again", best)
+        if (_is_not_covered(raw) or _says_nothing(raw)) and best >= retry_floor:
+            # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
+            # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
+            # contents); when retrieval found close passages, ask once more and let the
+            # verifier judge.
+            log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
             raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen)
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield self._finish(question, standalone, raw, passages, hits, data, timings, t0)
@@ -200,8 +203,9 @@ class Assistant:
                 if not piece:
                     continue
                 raw += piece
-                if not shown and NOT_COVERED.startswith(raw.strip().upper()[: len(NOT_COVERED)]):
-                    continue  # could still be NOT COVERED: wait for more text
+                if not shown and (NOT_COVERED.startswith(raw.strip().upper()[: len(NOT_COVERED)])
+                                  or _says_nothing(raw)):
+                    continue  # could still be NOT COVERED, or markers with no words yet: wait
                 if not timings.first_token_ms:
                     timings.first_token_ms = (time.perf_counter() - t_gen) * 1000
                 yield raw if not shown else piece
@@ -210,7 +214,7 @@ class Assistant:
             raise
         except Exception as exc:  # backends raise their own types; users get one clear line
             raise explain_llm_error(exc, self.settings) from exc
-        if not shown and not _is_not_covered(raw) and raw:
+        if not shown and not _is_not_covered(raw) and not _says_nothing(raw):
             timings.first_token_ms = timings.first_token_ms or (time.perf_counter() - t_gen) * 1000
             yield raw
         return raw
@@ -265,3 +269,8 @@ class Assistant:
 
 def _is_not_covered(raw: str) -> bool:
     return NOT_COVERED in raw.upper() and len(raw) < 80
+
+
+def _says_nothing(raw: str) -> bool:
+    """No word at all: empty, or only citation markers and punctuation."""
+    return not re.search(r"[^\W\d_]", re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", "", raw))

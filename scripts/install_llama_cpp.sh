@@ -21,7 +21,7 @@ for flag in avx512f avx512cd avx512vl avx512dq avx512bw avx512vbmi avx512_vnni a
   fi
 done
 if ! compgen -G "$wheels/llama_cpp_python-$version-*.whl" >/dev/null; then
-  echo "building llama-cpp-python $version for this CPU's AVX-512 (about 5 min on 2 cores, once)"
+  echo "building llama-cpp-python $version for this CPU's AVX-512 (about 4 min on 2 cores, once)"
   rm -rf "$wheels.partial"
   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON" \
     "$pip" wheel --quiet --no-deps --no-cache-dir -w "$wheels.partial" "llama-cpp-python==$version"

@@ -73,12 +73,14 @@ def test_assistant_follows_a_rebuild(corpus_settings, embedder):
 
 
 class _FirstRefusesThenAnswers(ScriptedChat):
-    """NOT COVERED on the first call, then `reply`: the small model's typical false refusal."""
+    """`first` (NOT COVERED) on the first call, then `reply`: the small model's typical false refusal."""
+
+    first: str = "NOT COVERED"
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs):
         if not self.calls:
             self.calls.append(str(messages[-1].content))
-            yield from ScriptedChat(reply="NOT COVERED", calls=[])._stream(messages)
+            yield from ScriptedChat(reply=self.first, calls=[])._stream(messages)
             return
         yield from super()._stream(messages, stop, run_manager, **kwargs)
 
@@ -92,6 +94,22 @@ def test_false_not_covered_is_retried_and_the_verified_answer_kept(built_index, 
     assert llm.calls[0].rsplit("\n\n", 1)[0] == llm.calls[1].rsplit("\n\n", 1)[0]  # same prefix: KV cache reuse
     assert not ans.refused and ans.citations[0].doc_id == MONITORING
     assert "NOT COVERED" not in "".join(e for e in events[:-1] if isinstance(e, str))  # never flashed
+
+
+def test_an_answer_of_bare_markers_is_retried_and_never_shown(built_index, embedder):
+    """The bundled model answered "What are the steps to build a machine learning based
+    product?" with "[1] [2] [3] [4]" (stop-15 load test): no words, so it is asked again."""
+    llm = _FirstRefusesThenAnswers(first="[1] [2] [3] [4]", reply="Monitoring is not optional [1].", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    events = list(a.stream("Why is monitoring important for ML products?"))
+    assert len(llm.calls) == 2 and "do answer this question" in llm.calls[1]
+    assert not events[-1].refused and events[-1].citations[0].doc_id == MONITORING
+    assert "".join(e for e in events[:-1] if isinstance(e, str)).startswith("Monitoring")
+
+    again = _FirstRefusesThenAnswers(first="[1] [2] [3] [4]", reply="[1], [2].", calls=[])
+    ans = Assistant.load(built_index, embedder=embedder, chat_model=again).ask(
+        "Why is monitoring important for ML products?")
+    assert len(again.calls) == 2 and ans.refused and ans.nearest  # still nothing said: refused, with passages
 
 
 def test_forced_answer_the_passages_do_not_support_is_still_refused(built_index, embedder):
