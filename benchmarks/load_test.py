@@ -55,7 +55,8 @@ def _text(message: dict) -> str:
 def _why(final: str, debug: str) -> str:
     """A failed answer in one line: refused or not, and what the model actually wrote."""
     raw = debug.split("**Raw model output:**", 1)[-1].strip().strip("`").strip() if debug else ""
-    kind = "refused" if "don't cover" in final else "no citation"
+    # The page escapes the refusal text ("don&#x27;t cover"), so look for its element instead.
+    kind = "refused" if 'class="pm-refusal"' in final else "no citation"
     return f"{kind}; model wrote: {' '.join(raw.split())[:160]!r}"
 
 
