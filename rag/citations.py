@@ -22,6 +22,9 @@ from rag.prompting import Passage, sentence_spans
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
+# "6 parts: [1], [2], and [3]": markers used as the items of a list (the model does this when a
+# passage is a table of contents). Stripped one by one they would leave "6 parts:,, and.".
+_MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -70,6 +73,7 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     out: list[tuple[str, list[int]]] = []
     # "matters.[1] Next": move markers glued after a full stop in front of it, so the sentence
     # split sees "matters [1]. Next" and each sentence keeps its own markers.
+    answer = _MARKER_LIST.sub(lambda m: " [" + ",".join(re.findall(r"\d+", m.group(1))) + "]", answer)
     answer = _GLUED.sub(lambda m: m.group(2) + m.group(1), answer)
     for s, e in sentence_spans(answer):
         sentence = answer[s:e]

@@ -71,6 +71,14 @@ def test_split_answer_keeps_markers_glued_after_the_full_stop():
     assert parts == [("A PM should learn statistics.", [1, 2, 3])]
 
 
+def test_markers_used_as_list_items_leave_no_stray_commas():
+    # q34 of the dev set: the model listed the guide's parts as passage numbers
+    parts = split_answer("The guide is organised into 6 parts: [1], [2], [3], [4], [5], and [6].")
+    assert parts == [("The guide is organised into 6 parts.", [1, 2, 3, 4, 5, 6])]
+    parts = split_answer("Cursor helps with two things [1] and [2]. Monitoring matters [3], [1].")
+    assert parts == [("Cursor helps with two things.", [1, 2]), ("Monitoring matters.", [3, 1])]
+
+
 def test_sentence_that_only_echoes_the_question_is_unsupported(embedder):
     question = "Why is monitoring important for ML models?"
     result = verify("Monitoring is important for ML models [1].", _passages(), ARTICLES, embedder,
