@@ -26,17 +26,20 @@ def test_real_llm_answer_cites_the_right_article(built_index, embedder, local_ll
 
 
 def test_llama_cpp_is_built_for_this_cpus_avx512() -> None:
-    """`make setup` builds llama.cpp with AVX-512 where the CPU has every flag the build uses
-    (prompts evaluate ~1.4x faster, scripts/install_llama_cpp.sh), and the portable AVX2 build
-    elsewhere."""
+    """`make setup` builds llama.cpp with AVX-512 where the CPU has the base AVX-512 flags, with
+    each extension the CPU lists (prompts evaluate ~1.45x faster, scripts/install_llama_cpp.sh),
+    and the portable AVX2 build elsewhere."""
     from pathlib import Path
 
     import llama_cpp
 
     flags = set(Path("/proc/cpuinfo").read_text().split())
-    needed = {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw", "avx512vbmi", "avx512_vnni",
-              "avx512_bf16", "avx_vnni"}
     info = llama_cpp.llama_print_system_info().decode()
     assert "AVX2 = 1" in info
-    if needed <= flags:
-        assert "AVX512 = 1" in info and "AVX512_VNNI = 1" in info and "AVX512_BF16 = 1" in info, info
+    if {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"} <= flags:
+        assert "AVX512 = 1" in info, info
+        for flag, feature in [("avx512vbmi", "AVX512_VBMI"), ("avx512_vnni", "AVX512_VNNI"),
+                              ("avx512_bf16", "AVX512_BF16"), ("avx_vnni", "AVX_VNNI")]:
+            assert (f"{feature} = 1" in info) == (flag in flags), (feature, info)
+    else:
+        assert "AVX512 = 1" not in info, info
