@@ -71,9 +71,9 @@ class Verification:
 def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     """Answer sentences without their markers, each with the numbers it cited."""
     out: list[tuple[str, list[int]]] = []
+    answer = _MARKER_LIST.sub(lambda m: " [" + ",".join(re.findall(r"\d+", m.group(1))) + "]", answer)
     # "matters.[1] Next": move markers glued after a full stop in front of it, so the sentence
     # split sees "matters [1]. Next" and each sentence keeps its own markers.
-    answer = _MARKER_LIST.sub(lambda m: " [" + ",".join(re.findall(r"\d+", m.group(1))) + "]", answer)
     answer = _GLUED.sub(lambda m: m.group(2) + m.group(1), answer)
     for s, e in sentence_spans(answer):
         sentence = answer[s:e]

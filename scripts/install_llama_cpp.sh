@@ -2,7 +2,7 @@
 # Install llama-cpp-python built for this CPU's vector units; run by `make setup` before
 # requirements.lock, which then finds the pinned version already installed.
 #
-# Why: on CPUs with AVX-512 llama.cpp evaluates the prompt about 1.45x faster than the
+# Why: on CPUs with AVX-512 llama.cpp evaluates the prompt 1.45-1.55x faster than the
 # portable AVX2 build (108 vs 70 tokens/s on a 604-token prompt on an Intel Xeon, 107 vs 73 on
 # an AMD EPYC; benchmarks/prompt_eval.py), and prompt evaluation is most of the time to the
 # first token. The base AVX-512 build needs F, CD, VL, DQ and BW; VBMI, VNNI, BF16 and

@@ -27,7 +27,7 @@ def test_real_llm_answer_cites_the_right_article(built_index, embedder, local_ll
 
 def test_llama_cpp_is_built_for_this_cpus_avx512() -> None:
     """`make setup` builds llama.cpp with AVX-512 where the CPU has the base AVX-512 flags, with
-    each extension the CPU lists (prompts evaluate ~1.45x faster, scripts/install_llama_cpp.sh),
+    each extension the CPU lists (prompts evaluate 1.45-1.55x faster, scripts/install_llama_cpp.sh),
     and the portable AVX2 build elsewhere."""
     from pathlib import Path
 
