@@ -22,7 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import Answer, Citation, SentenceCheck, Timings
-from rag.citations import VerifyConfig, render, verify
+from rag.citations import VerifyConfig, content_words, render, verify
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
@@ -186,8 +186,8 @@ class Assistant:
         if (_is_not_covered(raw) or _says_nothing(raw)) and best >= retry_floor:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
             # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
-            # contents); when retrieval found close passages, ask once more and let the
-            # verifier judge.
+            # contents) or bare list labels ("B [2] and C [3]"); when retrieval found close
+            # passages, ask once more and let the verifier judge.
             log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
             raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen)
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
@@ -272,5 +272,7 @@ def _is_not_covered(raw: str) -> bool:
 
 
 def _says_nothing(raw: str) -> bool:
-    """No word at all: empty, or only citation markers and punctuation."""
-    return not re.search(r"[^\W\d_]", re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", "", raw))
+    """No content word: empty, only citation markers, or list labels and stopwords around
+    them ("B [2] and C [3]", the bundled model's whole answer to "Examples of AI use in
+    finance?" when the passages were lettered lists)."""
+    return not content_words(re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", "", raw))

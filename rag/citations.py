@@ -25,6 +25,8 @@ _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
 # "6 parts: [1], [2], and [3]": markers used as the items of a list (the model does this when a
 # passage is a table of contents). Stripped one by one they would leave "6 parts:,, and.".
 _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
+# "B] AI algorithms ...": a list label whose opening bracket the model dropped (dev q18's retry).
+_STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -83,7 +85,7 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
             out[-1][1].extend(int(n) for n in re.findall(r"\d+", lead.group(0)))
             sentence = sentence[lead.end():]
         cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"\s*,\s*", m.group(1))]
-        clean = _EMPTY_PARENS.sub("", _MARKER.sub("", sentence)).strip()
+        clean = _STRAY_LABEL.sub("", _EMPTY_PARENS.sub("", _MARKER.sub("", sentence)).strip())
         if re.fullmatch(r"[\W\d]*", clean):  # a stray marker on its own line
             if out and cited:
                 out[-1][1].extend(cited)

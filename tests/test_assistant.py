@@ -106,6 +106,16 @@ def test_an_answer_of_bare_markers_is_retried_and_never_shown(built_index, embed
     assert not events[-1].refused and events[-1].citations[0].doc_id == MONITORING
     assert "".join(e for e in events[:-1] if isinstance(e, str)).startswith("Monitoring")
 
+    labels = _FirstRefusesThenAnswers(first="B [2] and C [3]", reply="Monitoring is not optional [1].", calls=[])
+    ans = Assistant.load(built_index, embedder=embedder, chat_model=labels).ask(
+        "Why is monitoring important for ML products?")  # list labels, no content word (dev q18)
+    assert len(labels.calls) == 2 and not ans.refused and ans.text.startswith("Monitoring")
+
+    short = _FirstRefusesThenAnswers(first="Monitoring [1].", reply="unused", calls=[])
+    ans = Assistant.load(built_index, embedder=embedder, chat_model=short).ask(
+        "Why is monitoring important for ML products?")  # one content word is an answer: no retry
+    assert len(short.calls) == 1
+
     again = _FirstRefusesThenAnswers(first="[1] [2] [3] [4]", reply="[1], [2].", calls=[])
     ans = Assistant.load(built_index, embedder=embedder, chat_model=again).ask(
         "Why is monitoring important for ML products?")

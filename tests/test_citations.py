@@ -79,6 +79,13 @@ def test_markers_used_as_list_items_leave_no_stray_commas():
     assert parts == [("Cursor helps with two things.", [1, 2]), ("Monitoring matters.", [3, 1])]
 
 
+def test_list_labels_missing_their_opening_bracket_are_dropped():
+    # dev q18's retry: "B] AI algorithms ..." for a lettered list in the passage
+    parts = split_answer("B] AI is used for fraud detection [1].\nC] It also helps with risk [2].")
+    assert parts == [("AI is used for fraud detection.", [1]), ("It also helps with risk.", [2])]
+    assert split_answer("Plan B] stays.") == [("Plan B] stays.", [])]  # only a label opening a sentence
+
+
 def test_sentence_that_only_echoes_the_question_is_unsupported(embedder):
     question = "Why is monitoring important for ML models?"
     result = verify("Monitoring is important for ML models [1].", _passages(), ARTICLES, embedder,
