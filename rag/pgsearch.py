@@ -100,9 +100,6 @@ class PgRetriever:
         order = sorted(fused, key=lambda d: -fused[d])[:k]
         return [DocHit(d, fused[d], r + 1) for r, d in enumerate(order)]
 
-    def best_dense(self, hits: list[Hit]) -> float:
-        return max((h.dense for h in hits), default=0.0)
-
     # --- stages -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _session(self, n: int) -> Iterator[_Session]:

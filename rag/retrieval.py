@@ -155,9 +155,6 @@ class HybridRetriever:
         order = sorted(fused, key=lambda i: -fused[i])[:k]
         return [DocHit(self._doc_ids[i], fused[i], r + 1) for r, i in enumerate(order)]
 
-    def best_dense(self, hits: list[Hit]) -> float:
-        return max((h.dense for h in hits), default=0.0)
-
     # --- stages -----------------------------------------------------------------------------
     def _scores(self, question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                               list[tuple[int, float]]]:

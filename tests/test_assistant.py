@@ -1,7 +1,7 @@
 import pytest
 
 from rag.answer import Answer
-from rag.assistant import Assistant
+from rag.assistant import GATE_DEPTH, Assistant
 from rag.errors import EmptyQuestionError, IndexMissingError
 from rag.indexing import update_index
 from tests.conftest import make_settings
@@ -17,6 +17,19 @@ def test_off_corpus_question_is_refused_without_calling_the_llm(built_index, emb
     assert ans.refused and not ans.llm_called and llm.calls == []
     assert "don't cover" in ans.text
     assert ans.nearest and all(c.text for c in ans.nearest)
+
+
+def test_relevance_gate_looks_past_the_passages_shown(built_index, embedder):
+    """Dev q49: its closest passage ranks below the 4 shown after fusion. The gate was
+    calibrated on the best of the top 20 candidates, so the LLM must still be asked."""
+    question = "Can I count on the DS team hitting the accuracy target I set?"
+    llm = ScriptedChat(reply="NOT COVERED", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    floor, _ = a.settings.relevance_gates()
+    shown = max(h.dense for h in a.search(question, a.settings.top_k))
+    assert shown < floor <= max(h.dense for h in a.search(question, GATE_DEPTH))  # the case itself
+    ans = a.ask(question)
+    assert ans.llm_called and len(llm.calls) == 1 and ans.refused
 
 
 def test_cited_answer_is_verified_and_renumbered(built_index, embedder):
