@@ -9,6 +9,10 @@ PYTHONPATH at another install:
         --target /tmp/llama-portable llama-cpp-python==0.3.36        # the portable AVX2 build
     PYTHONPATH=/tmp/llama-portable .venv/bin/python benchmarks/prompt_eval.py
 
+Another GGUF of the same model, e.g. the bundled one requantized with llama.cpp's own
+quantizer (`llama_cpp.llama_model_quantize` with `allow_requantize`), is compared with
+`--model PATH`.
+
 Each configuration evaluates the same 604 tokens of corpus text from a reset context, best of
 `--repeat` runs, 2 threads. A developer tool; figures go to the README's benchmark section.
 """
@@ -31,14 +35,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tokens", type=int, default=604)
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--model", help="a GGUF file to measure instead of the bundled model")
     args = p.parse_args()
 
     import llama_cpp
 
     settings = Settings.load()
-    path = str(ensure_bundled_model(settings.models_dir))
+    path = args.model or str(ensure_bundled_model(settings.models_dir))
     text = "\n\n".join(f.read_text(encoding="utf-8") for f in sorted(Path("corpus").glob("*.md")))
-    out = {"llama_cpp": llama_cpp.__file__, "system_info": llama_cpp.llama_print_system_info().decode().strip()}
+    out = {"model": Path(path).name, "llama_cpp": llama_cpp.__file__, "system_info": llama_cpp.llama_print_system_info().decode().strip()}
     for flash in (False, True):
         llm = llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=settings.llm_threads,
                               n_threads_batch=settings.llm_threads, flash_attn=flash, verbose=False)
