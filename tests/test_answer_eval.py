@@ -2,6 +2,8 @@
 evidence recall, refusal rates. Running the assistant is covered elsewhere (test_cli,
 test_llm_end_to_end); here the answers are built by hand so every number can be checked."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,12 +14,13 @@ from rag.answer_eval import (
     QAItem,
     fact_found,
     fact_found_stemmed,
+    gold_spans,
     read_qa,
     score_item,
 )
 from rag.documents import Article
 from rag.errors import ConfigError
-from rag.store import IndexData
+from rag.store import FaissStore, IndexData
 
 TEXT = "Models become stale over time. PMs are influencers, not managers. Monitoring is not optional."
 DATA = IndexData({}, {"a.md": Article("a.md", "A", TEXT, "h", {"source_file": "orig-a.html"})}, [],
@@ -74,3 +77,14 @@ def test_read_qa_names_the_bad_line(tmp_path):
     path.write_text('{"id": 1, "question": "q", "answer": null}\n{"id": 2}\n')
     with pytest.raises(ConfigError, match=r"qa.jsonl:2: not a QA item"):
         read_qa(path)
+
+
+@pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl"])
+def test_the_repos_question_sets_quote_the_indexed_articles_exactly(name, built_index):
+    """A gold quote the indexed text does not contain silently counts as never cited, so
+    every quote of both sets must be found in the real index of corpus/."""
+    items = read_qa(Path(__file__).resolve().parents[1] / "eval" / name)
+    data = FaissStore(built_index.index_dir).load()
+    assert items and all(item.answerable == bool(item.evidence) for item in items)
+    missing = [(item.id, span) for item in items for span in gold_spans(item, data) if span[1] < 0]
+    assert not missing
