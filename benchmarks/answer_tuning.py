@@ -12,7 +12,12 @@ script splits the two:
     python benchmarks/answer_tuning.py replay --qa eval/dev_qa.jsonl --raw /tmp/raw.jsonl \
         [RAG_VERIFY_MIN_SUPPORT=0.4 ...]
         re-scores with the recorded outputs: verification and refusal settings change, the LLM
-        does not run. Changing the prompt or passages needs a new `record`.
+        does not run. Changing the prompt or passages needs a new `record`, or:
+    python benchmarks/answer_tuning.py replay --qa eval/dev_qa.jsonl --raw /tmp/raw.jsonl \
+        --live /tmp/new.jsonl
+        a prompt that was recorded gets its recording, any other goes to the real LLM and is
+        appended to the --live file. A change to the retry (its instruction, when it fires)
+        then costs only the new retries; add the --live file to --raw for the next try.
 
 Figures from it go to docs/answers.md. It is a developer tool, not part of the product.
 """
@@ -65,9 +70,12 @@ class Recorder(BaseChatModel):
 
 
 class Replay(BaseChatModel):
-    """Returns the recorded output for a prompt; fails loudly on a prompt never recorded."""
+    """Returns the recorded output for a prompt. A prompt never recorded goes to `live` (a
+    `Recorder` around the real model) when there is one; otherwise it gets the output of the
+    same question's prompt, and fails loudly when that question was never recorded."""
 
     outputs: dict[str, str]
+    live: Any = None
 
     @property
     def _llm_type(self) -> str:
@@ -76,6 +84,9 @@ class Replay(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         key = str(messages[-1].content)
+        if key not in self.outputs and self.live is not None:
+            yield from self.live._stream(messages, stop, run_manager, **kwargs)
+            return
         if key not in self.outputs:  # prompt wording changed since the recording: match the question
             key = next((k for k in self.outputs if _question(k) == _question(key)), "")
         if not key:
@@ -144,7 +155,12 @@ def cmd_replay(args: argparse.Namespace) -> None:
     for line in Path(args.raw).read_text().splitlines():
         row = json.loads(line)
         outputs[row["prompt"]] = row["raw"]
-    a = Assistant.load(Settings.load(), chat_model=Replay(outputs=outputs))
+    settings = Settings.load()
+    live = None
+    if args.live:
+        real = Assistant.load(settings)
+        live = Recorder(inner=real.chat_model, out=args.live)
+    a = Assistant.load(settings, chat_model=Replay(outputs=outputs, live=live))
     _print(_evaluate(a, answer_eval.read_qa(Path(args.qa))), args)
 
 
@@ -172,6 +188,7 @@ def main() -> None:
     rep.add_argument("--qa", required=True)
     rep.add_argument("--raw", required=True)
     rep.add_argument("--per-item", action="store_true")
+    rep.add_argument("--live", help="send prompts never recorded to the real LLM, appending them here")
     args = p.parse_args()
     {"retrieval": cmd_retrieval, "record": cmd_record, "replay": cmd_replay}[args.cmd](args)
 
