@@ -11,7 +11,6 @@ rebuild never interrupts a running page. Formatting for people is left to the CL
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import Answer, Citation, SentenceCheck, Timings
-from rag.citations import VerifyConfig, content_words, render, verify
+from rag.citations import VerifyConfig, content_words, render, verify, without_markers
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
@@ -283,4 +282,4 @@ def _says_nothing(raw: str) -> bool:
     """No content word: empty, only citation markers, or list labels and stopwords around
     them ("B [2] and C [3]", the bundled model's whole answer to "Examples of AI use in
     finance?" when the passages were lettered lists)."""
-    return not content_words(re.sub(r"\[\d+(?:\s*,\s*\d+)*\]", "", raw))
+    return not content_words(without_markers(raw))

@@ -94,6 +94,11 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
+def without_markers(text: str) -> str:
+    """`text` with its [n] / [n, m] citation markers blanked out."""
+    return _MARKER.sub(" ", text)
+
+
 def content_words(text: str) -> set[str]:
     """Stemmed content words, so "monitoring" in an answer matches "monitor" in a passage."""
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOP and (len(w) > 1 or w.isdigit())]

@@ -90,11 +90,12 @@ class Settings(BaseSettings):
     doc_bm25_weight: float = 1.0
     mmr_lambda: float = 1.0  # 1 = no MMR; lower diversifies the passages
     expand_acronyms: bool = True  # BM25 query also gets "DS" <-> "data science", "ML", "AI", ...
-    # Cosine similarity of the best dense hit below which the question is refused without
-    # calling the LLM. A cosine means something only for one embedding model, so unset it is
-    # the value calibrated for `embed_model` on the dev questions (RELEVANCE_GATES).
+    # Cosine similarity below which the question is refused without calling the LLM, taken
+    # as the best of the top 20 fused candidates (rag.assistant.GATE_DEPTH). A cosine means
+    # something only for one embedding model, so unset it is the value calibrated for
+    # `embed_model` on the dev questions (RELEVANCE_GATES).
     min_relevance: float | None = None
-    # When the model answers NOT COVERED but the best passage is at least this similar, it is
+    # When the model answers NOT COVERED but that best cosine is at least this high, it is
     # asked once more and the citation check decides (docs/answers.md). Unset: calibrated.
     retry_min_relevance: float | None = None
     # Tokens of each hit shown to the LLM: the sentence window most similar to the question.
