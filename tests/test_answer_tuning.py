@@ -1,0 +1,32 @@
+"""`benchmarks/answer_tuning.py replay --live`: recorded prompts come from the recording, any
+other prompt goes to the live model and is appended to the live file. Real index and
+embedder; the live model is scripted because the routing, not the model, is under test."""
+
+import json
+import sys
+from pathlib import Path
+
+from rag.assistant import Assistant
+from tests.fakes import ScriptedChat
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from answer_tuning import Recorder, Replay  # noqa: E402
+
+QUESTION = "Why is monitoring important for ML products?"
+
+
+def test_replay_sends_only_unrecorded_prompts_to_the_live_model(built_index, embedder, tmp_path):
+    live_file = tmp_path / "new.jsonl"
+    scripted = ScriptedChat(reply="Monitoring is not optional [1].", calls=[])
+    replay = Replay(outputs={}, live=Recorder(inner=scripted, out=str(live_file)))
+    a = Assistant.load(built_index, embedder=embedder, chat_model=replay)
+    first = a.ask(QUESTION)
+    assert len(scripted.calls) == 1 and not first.refused
+    recorded = [json.loads(line) for line in live_file.read_text().splitlines()]
+    assert recorded == [{"prompt": scripted.calls[0], "raw": "Monitoring is not optional [1]. "}]
+
+    # The same prompt, now recorded, is replayed: the live model is not asked again.
+    replay = Replay(outputs={r["prompt"]: r["raw"] for r in recorded}, live=Recorder(inner=scripted, out=str(live_file)))
+    again = Assistant.load(built_index, embedder=embedder, chat_model=replay).ask(QUESTION)
+    assert len(scripted.calls) == 1 and again.text == first.text
