@@ -27,6 +27,9 @@ _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
 _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
 # "B] AI algorithms ...": a list label whose opening bracket the model dropped (dev q18's retry).
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
+# "Yes, <the question restated>": a yes or no whose other words are the question's.
+_VERDICT = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
+_VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn", "can", "shouldn", "wouldn"})
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -176,6 +179,13 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         claimed = {q for q in quantities(text) if q[0] not in asked_numbers}
         if claimed:
             blended = blended * np.array([_states(pn, claimed) for pn in pnumbers], dtype=float)
+        if _VERDICT.match(text) and len(own - asked - _VERDICT_WORDS) <= 1:
+            # A bare verdict ("Yes, as an ML PM, you still need to design the whole feature"):
+            # its claim is the yes or no, which word overlap cannot check, and forced to answer
+            # a yes/no question the small model says "Yes" whatever the passages say (fresh
+            # f10, f17: they say the opposite). Shown flagged, never cited.
+            result.sentences.append(CheckedSentence(text, [], False, float(blended.max())))
+            continue
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
         keep = [n for n in valid if blended[n - 1] >= cfg.min_support]
         if not keep:

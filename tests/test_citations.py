@@ -134,3 +134,19 @@ def test_copied_headings_and_questions_claim_nothing(embedder):
     answer = "How does one become an ML PM? [1] > Discussion [1] Top Discussions [1]"
     assert not verify(answer, passages, ARTICLES, embedder).any_supported
     assert verify("Monitoring is not optional [1].", passages, ARTICLES, embedder).any_supported
+
+
+def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
+    """Forced to answer a yes/no question, the small model replies "Yes, <the question
+    restated>" whatever the passages say (fresh f10, f17). Its claim is the verdict itself,
+    which word overlap cannot check: flagged, never cited, so alone it makes a refusal."""
+    question = "Does an ML PM partner with the data science team?"
+    for answer in ("Yes, an ML PM partners with the data science team [2].",
+                   "No, an ML PM doesn't partner with the data science team [2]."):
+        result = verify(answer, _passages(), ARTICLES, embedder, question=question)
+        assert [(s.supported, s.passages) for s in result.sentences] == [(False, [])], answer
+        assert not result.any_supported
+    # A yes or no with something of its own to check is judged like any sentence.
+    result = verify("Yes, communication is the core skill [2].", _passages(), ARTICLES, embedder,
+                    question="Does an ML PM need special skills?")
+    assert result.sentences[0].supported and result.sentences[0].passages == [2]
