@@ -30,7 +30,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -41,7 +41,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rag import answer_eval  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.generation import banned_words_kwargs  # noqa: E402
 from rag.prompting import select_passages  # noqa: E402
+
+
+def _key(messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
+    """A recording's key: the last prompt message, plus the words the call banned (the same
+    prompt with and without a ban gives different outputs)."""
+    key = str(messages[-1].content)
+    if kwargs.get("banned_words"):
+        key += "\n[banned: " + ", ".join(kwargs["banned_words"]) + "]"
+    return key
 
 
 class Recorder(BaseChatModel):
@@ -49,6 +59,7 @@ class Recorder(BaseChatModel):
 
     inner: Any
     out: str
+    accepts_banned_words: ClassVar[bool] = True  # passed on to `inner` when it accepts them
 
     @property
     def _llm_type(self) -> str:
@@ -57,15 +68,16 @@ class Recorder(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         out = ""
-        for chunk in self.inner.stream(messages, stop=stop):
+        options = banned_words_kwargs(self.inner, kwargs.get("banned_words") or ())
+        for chunk in self.inner.stream(messages, stop=stop, **options):
             out += str(chunk.content)
             yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
         with open(self.out, "a") as f:  # written as it goes: a long run can be watched or resumed
-            f.write(json.dumps({"prompt": str(messages[-1].content), "raw": out}) + "\n")
+            f.write(json.dumps({"prompt": _key(messages, options), "raw": out}) + "\n")
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
-        text = "".join(str(c.message.content) for c in self._stream(messages, stop))
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
@@ -76,6 +88,7 @@ class Replay(BaseChatModel):
 
     outputs: dict[str, str]
     live: Any = None
+    accepts_banned_words: ClassVar[bool] = True
 
     @property
     def _llm_type(self) -> str:
@@ -83,7 +96,7 @@ class Replay(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        key = str(messages[-1].content)
+        key = _key(messages, kwargs)
         if key not in self.outputs and self.live is not None:
             yield from self.live._stream(messages, stop, run_manager, **kwargs)
             return
@@ -95,7 +108,7 @@ class Replay(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
-        text = "".join(str(c.message.content) for c in self._stream(messages, stop))
+        text = "".join(str(c.message.content) for c in self._stream(messages, stop, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 

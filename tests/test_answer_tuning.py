@@ -30,3 +30,18 @@ def test_replay_sends_only_unrecorded_prompts_to_the_live_model(built_index, emb
     replay = Replay(outputs={r["prompt"]: r["raw"] for r in recorded}, live=Recorder(inner=scripted, out=str(live_file)))
     again = Assistant.load(built_index, embedder=embedder, chat_model=replay).ask(QUESTION)
     assert len(scripted.calls) == 1 and again.text == first.text
+
+
+def test_a_call_that_bans_words_is_recorded_and_replayed_under_its_own_key(tmp_path):
+    """The retry bans refusal words; the same prompt with and without the ban gives different
+    outputs, so the recording keeps them apart and passes the ban on to the real model."""
+    live_file = tmp_path / "new.jsonl"
+    scripted = ScriptedChat(reply="Ethical issues include fairness [1].", calls=[])
+    messages = [("human", "Passages: ...\n\nQuestion: What ethical issues matter?")]
+    "".join(str(c.content) for c in Recorder(inner=scripted, out=str(live_file)).stream(messages, banned_words=["NOT"]))
+    assert scripted.banned == [["NOT"]]
+    row = json.loads(live_file.read_text())
+    assert row["prompt"].endswith("[banned: NOT]")
+    replay = Replay(outputs={row["prompt"]: row["raw"], messages[0][1]: "NOT COVERED"})
+    assert replay.invoke(messages, banned_words=["NOT"]).content == row["raw"]
+    assert replay.invoke(messages).content == "NOT COVERED"
