@@ -26,8 +26,16 @@ from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
 from rag.followup import needs_rewrite, normalise_history, rewrite
-from rag.generation import build_chat_model, describe, explain_llm_error
-from rag.prompting import NOT_COVERED, Passage, build_messages, select_passages
+from rag.generation import banned_words_kwargs, build_chat_model, describe, explain_llm_error
+from rag.prompting import (
+    NOT_COVERED,
+    REFUSAL_WORDS,
+    Passage,
+    build_messages,
+    closest_sentences,
+    is_yes_no_question,
+    select_passages,
+)
 from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
 from rag.store import IndexData
 from rag.stores import Store, open_retriever, open_store
@@ -194,18 +202,24 @@ class Assistant:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
             # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
             # contents) or bare list labels ("B [2] and C [3]"); when retrieval found close
-            # passages, ask once more and let the verifier judge.
+            # passages, ask once more and let the verifier judge. Unless the question asks for
+            # yes or no, the retry may not write the words of a refusal (where the backend
+            # allows it): the refusal wins greedy decoding with a minority of the probability
+            # (see REFUSAL_WORDS). Yes/no questions keep it: forced, the model says "Yes".
             log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
-            raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen)
+            ban = () if is_yes_no_question(standalone) else REFUSAL_WORDS
+            raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen,
+                                            banned_words_kwargs(self.chat_model, ban) if ban else None)
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield self._finish(question, standalone, raw, passages, hits, data, timings, t0)
 
-    def _generate(self, messages: list[tuple[str, str]], timings: Timings, t_gen: float) -> Iterator[str]:
+    def _generate(self, messages: list[tuple[str, str]], timings: Timings, t_gen: float,
+                  options: dict[str, Any] | None = None) -> Iterator[str]:
         """Stream one generation (returns the full text). A bare NOT COVERED is held back, so
         the page never flashes it before a retry or the refusal message."""
         raw, shown = "", False
         try:
-            for chunk in self.chat_model.stream(messages):
+            for chunk in self.chat_model.stream(messages, **(options or {})):
                 piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
                 if not piece:
                     continue
@@ -255,8 +269,15 @@ class Assistant:
 
     def _refusal(self, question: str, standalone: str, hits: list[Hit], data: IndexData, timings: Timings, t0: float,
                  *, llm_called: bool, raw: str = "") -> Answer:
-        nearest = [self._citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data)
-                   for i, h in enumerate(hits[:3])]
+        # Each nearest passage comes with its sentence closest to the question as the quote,
+        # so a PM sees at a glance what the articles say nearest to what was asked.
+        near = hits[:3]
+        texts = {d: a.text for d, a in data.articles.items()}
+        closest = (closest_sentences(self.embedder.embed_query(standalone), near, texts, self.embedder)
+                   if near else [])
+        nearest = [self._citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data,
+                                  quote=closest[i])
+                   for i, h in enumerate(near)]
         timings.total_ms = (time.perf_counter() - t0) * 1000
         return Answer(question, REFUSAL_TEXT, True, [], [], nearest, standalone, raw, timings, llm_called,
                       index_generation=data.generation)

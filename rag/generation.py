@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -41,6 +41,9 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int = 320
     # Flash attention evaluates prompts ~6-9% faster on this CPU (604-token prompt, stop 15).
     flash_attn: bool = True
+    # The assistant may ask this backend to never start a word of its refusal (see
+    # `banned_words_kwargs`): llama.cpp can bias the tokens away, a remote server cannot.
+    accepts_banned_words: ClassVar[bool] = True
     _llm: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
@@ -70,11 +73,13 @@ class LlamaCppChat(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         llm = self.load()
         payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        bias = self._ban(llm, kwargs.get("banned_words") or ())
         with self._lock:
             # Greedy decoding: answers must be reproducible and stay close to the passages.
             stream = llm.create_chat_completion(
                 payload, stream=True, temperature=0.0, top_k=1, repeat_penalty=1.05,
                 max_tokens=kwargs.get("max_tokens", self.max_tokens), stop=stop or None,
+                logit_bias=bias or None,
             )
             for part in stream:
                 text = part["choices"][0]["delta"].get("content")
@@ -84,12 +89,30 @@ class LlamaCppChat(BaseChatModel):
                         run_manager.on_llm_new_token(text, chunk=chunk)
                     yield chunk
 
+    @staticmethod
+    def _ban(llm: Any, words: Sequence[str]) -> dict[int, float]:
+        """Logit bias that keeps every token opening one of `words` (as a reply's first word or
+        after a space) from ever being sampled."""
+        bias: dict[int, float] = {}
+        for word in words:
+            for form in (word, " " + word):
+                tokens = llm.tokenize(form.encode(), add_bos=False, special=False)
+                if tokens:
+                    bias[tokens[0]] = -100.0
+        return bias
+
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None,
         run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> ChatResult:
         text = "".join(c.text for c in self._stream(messages, stop, run_manager, **kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+def banned_words_kwargs(model: BaseChatModel, words: Sequence[str]) -> dict[str, Any]:
+    """Keyword arguments for `model.stream` that keep it from writing `words`, for backends
+    that can (`accepts_banned_words`); others get none and follow the prompt alone."""
+    return {"banned_words": list(words)} if getattr(model, "accepts_banned_words", False) else {}
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:

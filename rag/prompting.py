@@ -44,6 +44,30 @@ RETRY_INSTRUCTION = (
 
 NOT_COVERED = "NOT COVERED"
 
+# Words the retry may not write (llama.cpp backends only, see rag.generation). The small
+# model opens NOT COVERED with "NOT" although most of its probability is on answering: at
+# the first token of f05's retry ("What ethical issues should a company think about before
+# rolling out AI?", answered by passage 1) "NOT" has 0.25 and the rest is spread over many
+# ways to begin an answer, so greedy decoding picks the refusal. "No" stays allowed: it
+# opens honest answers ("No, you don't need to build ML technology from scratch").
+REFUSAL_WORDS = ("NOT", "Not", "NO")
+
+# A clause opening with an auxiliary verb asks for yes or no ("As an ML PM, am I still the one
+# who designs the whole feature?"). Forced past NOT COVERED, the small model answers those
+# "Yes, <the question restated>" whatever the passages say (6 of the 7 yes/no questions tried,
+# docs/answers.md), so their retry keeps the refusal open.
+_AUXILIARY = re.compile(
+    r"(?:^|[,;:.?!]\s*)(?:do|does|did|is|are|was|were|am|can|could|should|would|will|shall|has|have|had"
+    r"|may|might|must)\b", re.IGNORECASE)
+_WH_CLAUSE = re.compile(r"(?:^|[,;:.?!]\s*)(?:what|why|how|which|who|whom|whose|where|when)\b", re.IGNORECASE)
+
+
+def is_yes_no_question(question: str) -> bool:
+    """True when some clause of `question` opens with an auxiliary verb and none with a
+    wh-word: "Do I need to build ML from scratch?", "If I wanted to ..., would the author ...?"."""
+    q = question.strip()
+    return bool(_AUXILIARY.search(q)) and not _WH_CLAUSE.search(q)
+
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+|\n+")
 
 
@@ -78,22 +102,35 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
         spans.append((start, end))
 
 
+def _sentence_scores(question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str],
+                     embedder: Embedder) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+    """Per hit: its sentences' (start, end) in the article and their cosine to the question."""
+    per_hit = [sentence_spans(h.chunk.text, h.chunk.start) for h in hits]
+    texts = [article_texts[h.doc_id][s:e] for h, spans in zip(hits, per_hit, strict=True) for s, e in spans]
+    sims = embedder.embed(texts) @ question_vec if texts else np.zeros(0)
+    out, cursor = [], 0
+    for spans in per_hit:
+        out.append((spans, sims[cursor : cursor + len(spans)]))
+        cursor += len(spans)
+    return out
+
+
+def closest_sentences(question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str],
+                      embedder: Embedder) -> list[tuple[int, int] | None]:
+    """Per hit, the (start, end) of its sentence most similar to the question (None for a hit
+    with no sentence): what a refusal highlights in each nearest passage."""
+    return [spans[int(np.argmax(scores))] if spans else None
+            for spans, scores in _sentence_scores(question_vec, hits, article_texts, embedder)]
+
+
 def select_passages(
     question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str], embedder: Embedder,
     *, max_tokens: int = 70,
 ) -> list[Passage]:
     """For each hit, the contiguous sentence window (≤ max_tokens) around its sentence most
     similar to the question. Windows stay inside the chunk, so quotes are exact."""
-    per_hit = [sentence_spans(h.chunk.text, h.chunk.start) for h in hits]
-    flat = [(i, s, e) for i, spans in enumerate(per_hit) for s, e in spans]
-    texts = [article_texts[hits[i].doc_id][s:e] for i, s, e in flat]
-    sims = embedder.embed(texts) @ question_vec if texts else np.zeros(0)
     passages: list[Passage] = []
-    cursor = 0
-    for i, hit in enumerate(hits):
-        spans = per_hit[i]
-        scores = sims[cursor : cursor + len(spans)]
-        cursor += len(spans)
+    for hit, (spans, scores) in zip(hits, _sentence_scores(question_vec, hits, article_texts, embedder), strict=True):
         doc_text = article_texts[hit.doc_id]
         if not spans:
             continue

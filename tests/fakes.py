@@ -4,7 +4,7 @@ The real bundled LLM is exercised in test_assistant_llm.py and test_cli.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -14,6 +14,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 class ScriptedChat(BaseChatModel):
     reply: str = ""
     calls: list[str] = []
+    banned: list[list[str]] = []  # the words each call asked the model never to write
+    accepts_banned_words: ClassVar[bool] = True
 
     @property
     def _llm_type(self) -> str:
@@ -22,6 +24,7 @@ class ScriptedChat(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         self.calls.append(str(messages[-1].content))
+        self.banned.append(list(kwargs.get("banned_words") or []))
         for word in self.reply.split(" "):
             yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
 

@@ -4,6 +4,7 @@ from rag.answer import Answer
 from rag.assistant import GATE_DEPTH, Assistant
 from rag.errors import EmptyQuestionError, IndexMissingError
 from rag.indexing import update_index
+from rag.prompting import sentence_spans
 from tests.conftest import make_settings
 from tests.fakes import ScriptedChat
 
@@ -17,6 +18,26 @@ def test_off_corpus_question_is_refused_without_calling_the_llm(built_index, emb
     assert ans.refused and not ans.llm_called and llm.calls == []
     assert "don't cover" in ans.text
     assert ans.nearest and all(c.text for c in ans.nearest)
+
+
+def test_a_refusal_quotes_the_sentence_of_each_nearest_passage_closest_to_the_question(built_index, embedder):
+    """A refusal lists the nearest passages; each one's quote is its single sentence most like
+    the question, so the page marks what the articles say nearest to what was asked."""
+    llm = ScriptedChat(reply="NOT COVERED", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    question = "Why is monitoring important for ML products?"
+    ans = a.ask(question)
+    assert ans.refused and ans.llm_called and len(ans.nearest) == 3
+    qvec = embedder.embed_query(question)
+    for c in ans.nearest:
+        article = a.index.articles[c.doc_id].text
+        assert c.start <= c.quote_start < c.quote_end <= c.end and c.quote == article[c.quote_start:c.quote_end]
+        assert len(c.quote) < len(c.text)  # one sentence, not the whole passage
+        sentences = [article[s:e] for s, e in sentence_spans(c.text, c.start)]
+        assert c.quote in sentences
+        sims = embedder.embed(sentences) @ qvec
+        assert c.quote == sentences[int(sims.argmax())]
+    assert "onitor" in ans.nearest[0].quote
 
 
 def test_relevance_gate_looks_past_the_passages_shown(built_index, embedder):
@@ -93,6 +114,7 @@ class _FirstRefusesThenAnswers(ScriptedChat):
     def _stream(self, messages, stop=None, run_manager=None, **kwargs):
         if not self.calls:
             self.calls.append(str(messages[-1].content))
+            self.banned.append(list(kwargs.get("banned_words") or []))
             yield from ScriptedChat(reply=self.first, calls=[])._stream(messages)
             return
         yield from super()._stream(messages, stop, run_manager, **kwargs)
@@ -105,6 +127,13 @@ def test_false_not_covered_is_retried_and_the_verified_answer_kept(built_index, 
     ans = events[-1]
     assert len(llm.calls) == 2 and "do answer this question" in llm.calls[1]
     assert llm.calls[0].rsplit("\n\n", 1)[0] == llm.calls[1].rsplit("\n\n", 1)[0]  # same prefix: KV cache reuse
+    # The retry, and only the retry, asks the backend never to write the words of a refusal.
+    assert llm.banned == [[], ["NOT", "Not", "NO"]]
+
+    # Not for a yes/no question: forced, the small model says "Yes" whatever the passages say.
+    yes_no = _FirstRefusesThenAnswers(reply="Monitoring is not optional [1].", calls=[])
+    Assistant.load(built_index, embedder=embedder, chat_model=yes_no).ask("Is monitoring important for ML products?")
+    assert len(yes_no.calls) == 2 and yes_no.banned == [[], []]
     assert not ans.refused and ans.citations[0].doc_id == MONITORING
     assert "NOT COVERED" not in "".join(e for e in events[:-1] if isinstance(e, str))  # never flashed
 

@@ -172,3 +172,16 @@ def test_ollama_wrong_model_is_one_clear_error(fake_ollama, built_index, embedde
     a = _assistant(built_index, embedder, llm="ollama", llm_base_url=fake_ollama, llm_model="nope")
     with pytest.raises(ModelUnavailableError, match="model 'nope' was not found"):
         a.ask(QUESTION)
+
+
+def test_only_backends_that_can_ban_words_are_asked_to() -> None:
+    """The retry's ban on refusal words (rag.assistant) is a llama.cpp logit bias; an OpenAI or
+    Ollama server knows other token ids, so it gets no extra arguments and the prompt alone."""
+    from rag.config import Settings
+    from rag.generation import LlamaCppChat, banned_words_kwargs
+
+    local = LlamaCppChat(model_path=str(bundled_model_path(Settings.load().models_dir)))
+    assert banned_words_kwargs(local, ["NOT"]) == {"banned_words": ["NOT"]}
+    for backend in ("openai", "ollama"):
+        model = build_chat_model(Settings.load(llm=backend, llm_model="m", llm_base_url="http://127.0.0.1:9"))
+        assert banned_words_kwargs(model, ["NOT"]) == {}

@@ -43,3 +43,14 @@ def test_llama_cpp_is_built_for_this_cpus_avx512() -> None:
             assert (f"{feature} = 1" in info) == (flag in flags), (feature, info)
     else:
         assert "AVX512 = 1" not in info, info
+
+
+def test_banned_words_never_open_the_local_models_reply(local_llm) -> None:
+    """The retry's ban on refusal words is a logit bias inside llama.cpp: asked to say NOT
+    COVERED, the real model does, and with the words banned it cannot."""
+    messages = [("system", "You follow instructions exactly."),
+                ("human", "Reply with exactly these two words: NOT COVERED")]
+    assert local_llm.invoke(messages, max_tokens=8).content.strip().startswith("NOT")
+    banned = "".join(str(c.content) for c in local_llm.stream(messages, max_tokens=8,
+                                                                banned_words=["NOT", "Not", "NO"]))
+    assert banned.strip() and not banned.strip().upper().startswith("NOT"), banned
