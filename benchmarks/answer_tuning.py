@@ -18,6 +18,9 @@ script splits the two:
         a prompt that was recorded gets its recording, any other goes to the real LLM and is
         appended to the --live file. A change to the retry (its instruction, when it fires)
         then costs only the new retries; add the --live file to --raw for the next try.
+    python benchmarks/answer_tuning.py probe --qa eval/dev_qa.jsonl
+        the bundled model's probability of opening with "NOT" (NOT COVERED) on the first prompt
+        and on the retry, per question, next to its greedy first token.
 
 Figures from it go to docs/answers.md. It is a developer tool, not part of the product.
 """
@@ -39,10 +42,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag import answer_eval  # noqa: E402
-from rag.assistant import Assistant  # noqa: E402
+from rag.assistant import GATE_DEPTH, Assistant  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.generation import banned_words_kwargs  # noqa: E402
-from rag.prompting import select_passages  # noqa: E402
+from rag.prompting import build_messages, select_passages  # noqa: E402
 
 
 def _key(messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
@@ -177,6 +180,49 @@ def cmd_replay(args: argparse.Namespace) -> None:
     _print(_evaluate(a, answer_eval.read_qa(Path(args.qa))), args)
 
 
+def cmd_probe(args: argparse.Namespace) -> None:
+    """The bundled model's probability of opening its reply with "NOT" (NOT COVERED), on the
+    first prompt and on the retry, per question: how much of the model's belief the greedy
+    refusal really holds (llama.cpp internals; a developer tool)."""
+    import numpy as np
+    from llama_cpp import llama_chat_format
+
+    a = Assistant.load(Settings.load())
+    llm = a.chat_model.load()
+    template = llama_chat_format.Jinja2ChatFormatter(
+        llm.metadata["tokenizer.chat_template"], eos_token=llm._model.token_get_text(llm.token_eos()),
+        bos_token="")
+    refusal = llm.tokenize(b"NOT", add_bos=False, special=False)[0]
+    roles = {"human": "user", "system": "system"}
+
+    def first_token(messages: list[tuple[str, str]]) -> tuple[float, str]:
+        prompt = template(messages=[{"role": roles[r], "content": c} for r, c in messages]).prompt
+        tokens = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+        cached = list(llm.input_ids[: llm.n_tokens])
+        same = next((i for i, (x, y) in enumerate(zip(cached, tokens, strict=False)) if x != y),
+                    min(len(cached), len(tokens)))
+        llm.n_tokens = min(same, len(tokens) - 1)  # reuse the evaluated prefix, as generation does
+        llm.eval(tokens[llm.n_tokens:])
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        top = llm.detokenize([int(np.argmax(probs))]).decode(errors="replace")
+        return float(probs[refusal]), top
+
+    texts = {d: art.text for d, art in a.index.articles.items()}
+    for item in answer_eval.read_qa(Path(args.qa)):
+        found = a.search(item.question, k=GATE_DEPTH)
+        hits = found[: a.settings.top_k]
+        passages = select_passages(a.embedder.embed_query(item.question), hits, texts, a.embedder,
+                                   max_tokens=a.settings.passage_tokens)
+        p1, top1 = first_token(build_messages(item.question, passages))
+        p2, top2 = first_token(build_messages(item.question, passages, retry=True))
+        print(json.dumps({"id": item.id, "answerable": item.answerable,
+                          "best_dense": round(max(h.dense for h in found), 3),
+                          "p_not": round(p1, 3), "greedy": top1, "p_not_retry": round(p2, 3),
+                          "greedy_retry": top2}), flush=True)
+
+
 def _print(report: answer_eval.AnswerReport, args: argparse.Namespace) -> None:
     summary = report.summary()
     if args.per_item:
@@ -202,8 +248,10 @@ def main() -> None:
     rep.add_argument("--raw", required=True)
     rep.add_argument("--per-item", action="store_true")
     rep.add_argument("--live", help="send prompts never recorded to the real LLM, appending them here")
+    pr = sub.add_parser("probe")
+    pr.add_argument("--qa", required=True)
     args = p.parse_args()
-    {"retrieval": cmd_retrieval, "record": cmd_record, "replay": cmd_replay}[args.cmd](args)
+    {"retrieval": cmd_retrieval, "record": cmd_record, "replay": cmd_replay, "probe": cmd_probe}[args.cmd](args)
 
 
 if __name__ == "__main__":
