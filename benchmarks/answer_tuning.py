@@ -21,6 +21,8 @@ script splits the two:
     python benchmarks/answer_tuning.py probe --qa eval/dev_qa.jsonl
         the bundled model's probability of opening with "NOT" (NOT COVERED) on the first prompt
         and on the retry, per question, next to its greedy first token.
+    python benchmarks/answer_tuning.py retry --qa eval/dev_qa.jsonl --ids q13,q28 --ban NOT,Not,NO
+        what the real model's retry says for those questions with those words banned.
 
 Figures from it go to docs/answers.md. It is a developer tool, not part of the product.
 """
@@ -223,6 +225,24 @@ def cmd_probe(args: argparse.Namespace) -> None:
                           "greedy_retry": top2}), flush=True)
 
 
+def cmd_retry(args: argparse.Namespace) -> None:
+    """The real model's retry for the chosen questions, with the given words banned: what a
+    forced answer would say, before any change to the pipeline."""
+    a = Assistant.load(Settings.load())
+    texts = {d: art.text for d, art in a.index.articles.items()}
+    ids = set(args.ids.split(",")) if args.ids else None
+    banned = [w for w in args.ban.split(",") if w]
+    for item in answer_eval.read_qa(Path(args.qa)):
+        if ids is not None and item.id not in ids:
+            continue
+        hits = a.search(item.question, k=a.settings.top_k)
+        passages = select_passages(a.embedder.embed_query(item.question), hits, texts, a.embedder,
+                                   max_tokens=a.settings.passage_tokens)
+        messages = build_messages(item.question, passages, retry=True)
+        reply = "".join(str(c.content) for c in a.chat_model.stream(messages, banned_words=banned))
+        print(json.dumps({"id": item.id, "question": item.question, "retry": reply}), flush=True)
+
+
 def _print(report: answer_eval.AnswerReport, args: argparse.Namespace) -> None:
     summary = report.summary()
     if args.per_item:
@@ -250,8 +270,14 @@ def main() -> None:
     rep.add_argument("--live", help="send prompts never recorded to the real LLM, appending them here")
     pr = sub.add_parser("probe")
     pr.add_argument("--qa", required=True)
+    rt = sub.add_parser("retry")
+    rt.add_argument("--qa", required=True)
+    rt.add_argument("--ids", default="", help="comma-separated question ids (default: all)")
+    rt.add_argument("--ban", default="NOT,Not,NO", help="comma-separated words the retry may not write")
     args = p.parse_args()
-    {"retrieval": cmd_retrieval, "record": cmd_record, "replay": cmd_replay, "probe": cmd_probe}[args.cmd](args)
+    commands = {"retrieval": cmd_retrieval, "record": cmd_record, "replay": cmd_replay, "probe": cmd_probe,
+                "retry": cmd_retry}
+    commands[args.cmd](args)
 
 
 if __name__ == "__main__":
