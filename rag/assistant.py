@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -189,11 +190,11 @@ class Assistant:
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in found), default=0.0)
         floor, retry_floor = self.settings.relevance_gates()
+        qvec = self.embedder.embed_query(standalone)  # picks passages, or a refusal's quotes
         if not hits or best < floor:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
-            yield self._refusal(question, standalone, hits, data, timings, t0, llm_called=False)
+            yield self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=False)
             return
-        qvec = self.embedder.embed_query(standalone)
         passages = select_passages(qvec, hits, texts, self.embedder,
                                    max_tokens=self.settings.passage_tokens)
         t_gen = time.perf_counter()
@@ -209,9 +210,9 @@ class Assistant:
             log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
             ban = () if is_yes_no_question(standalone) else REFUSAL_WORDS
             raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen,
-                                            banned_words_kwargs(self.chat_model, ban) if ban else None)
+                                            banned_words_kwargs(self.chat_model, ban))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
-        yield self._finish(question, standalone, raw, passages, hits, data, timings, t0)
+        yield self._finish(question, standalone, qvec, raw, passages, hits, data, timings, t0)
 
     def _generate(self, messages: list[tuple[str, str]], timings: Timings, t_gen: float,
                   options: dict[str, Any] | None = None) -> Iterator[str]:
@@ -241,16 +242,16 @@ class Assistant:
         return raw
 
     # --- building the Answer ------------------------------------------------------------
-    def _finish(self, question: str, standalone: str, raw: str, passages: list[Passage], hits: list[Hit],
+    def _finish(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage], hits: list[Hit],
                 data: IndexData, timings: Timings, t0: float) -> Answer:
         texts = {d: a.text for d, a in data.articles.items()}
         if _is_not_covered(raw):
-            return self._refusal(question, standalone, hits, data, timings, t0, llm_called=True, raw=raw)
+            return self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=True, raw=raw)
         checked = verify(raw, passages, texts, self.embedder,
                          VerifyConfig(self.settings.verify_min_support, self.settings.verify_lexical_weight),
                          question=standalone)
         if not checked.any_supported:
-            return self._refusal(question, standalone, hits, data, timings, t0, llm_called=True, raw=raw)
+            return self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=True, raw=raw)
         renumber: dict[int, int] = {}
         for sentence in checked.sentences:
             for n in sentence.passages:
@@ -267,14 +268,13 @@ class Assistant:
                       standalone_question=standalone, raw_answer=raw, timings=timings, llm_called=True,
                       index_generation=data.generation)
 
-    def _refusal(self, question: str, standalone: str, hits: list[Hit], data: IndexData, timings: Timings, t0: float,
-                 *, llm_called: bool, raw: str = "") -> Answer:
+    def _refusal(self, question: str, standalone: str, qvec: np.ndarray, hits: list[Hit], data: IndexData,
+                 timings: Timings, t0: float, *, llm_called: bool, raw: str = "") -> Answer:
         # Each nearest passage comes with its sentence closest to the question as the quote,
         # so a PM sees at a glance what the articles say nearest to what was asked.
         near = hits[:3]
         texts = {d: a.text for d, a in data.articles.items()}
-        closest = (closest_sentences(self.embedder.embed_query(standalone), near, texts, self.embedder)
-                   if near else [])
+        closest = closest_sentences(qvec, near, texts, self.embedder)
         nearest = [self._citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data,
                                   quote=closest[i])
                    for i, h in enumerate(near)]

@@ -29,7 +29,8 @@ _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 # "Yes, <the question restated>": a yes or no whose other words are the question's.
 _VERDICT = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
-_VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn", "can", "shouldn", "wouldn"})
+# Not claims of their own: the verdict, and negated auxiliaries ("don't" leaves "don").
+_VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn", "shouldn", "wouldn"})
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")

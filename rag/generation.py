@@ -111,8 +111,8 @@ class LlamaCppChat(BaseChatModel):
 
 def banned_words_kwargs(model: BaseChatModel, words: Sequence[str]) -> dict[str, Any]:
     """Keyword arguments for `model.stream` that keep it from writing `words`, for backends
-    that can (`accepts_banned_words`); others get none and follow the prompt alone."""
-    return {"banned_words": list(words)} if getattr(model, "accepts_banned_words", False) else {}
+    that can (`accepts_banned_words`); others, or no words, get none."""
+    return {"banned_words": list(words)} if words and getattr(model, "accepts_banned_words", False) else {}
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:
