@@ -47,7 +47,7 @@ from rag import answer_eval  # noqa: E402
 from rag.assistant import GATE_DEPTH, Assistant  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.generation import banned_words_kwargs  # noqa: E402
-from rag.prompting import build_messages, select_passages  # noqa: E402
+from rag.prompting import Passage, build_messages, select_passages  # noqa: E402
 
 
 def _key(messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:
@@ -182,6 +182,15 @@ def cmd_replay(args: argparse.Namespace) -> None:
     _print(_evaluate(a, answer_eval.read_qa(Path(args.qa))), args)
 
 
+def _shown(a: Assistant, question: str, texts: dict[str, str]) -> tuple[float, list[Passage]]:
+    """The best cosine among the gate's candidates and the passages the LLM sees, picked as
+    `Assistant.stream` picks them."""
+    found = a.search(question, k=max(a.settings.top_k, GATE_DEPTH))
+    passages = select_passages(a.embedder.embed_query(question), found[: a.settings.top_k], texts,
+                               a.embedder, max_tokens=a.settings.passage_tokens)
+    return max((h.dense for h in found), default=0.0), passages
+
+
 def cmd_probe(args: argparse.Namespace) -> None:
     """The bundled model's probability of opening its reply with "NOT" (NOT COVERED), on the
     first prompt and on the retry, per question: how much of the model's belief the greedy
@@ -213,14 +222,11 @@ def cmd_probe(args: argparse.Namespace) -> None:
 
     texts = {d: art.text for d, art in a.index.articles.items()}
     for item in answer_eval.read_qa(Path(args.qa)):
-        found = a.search(item.question, k=GATE_DEPTH)
-        hits = found[: a.settings.top_k]
-        passages = select_passages(a.embedder.embed_query(item.question), hits, texts, a.embedder,
-                                   max_tokens=a.settings.passage_tokens)
+        best, passages = _shown(a, item.question, texts)
         p1, top1 = first_token(build_messages(item.question, passages))
         p2, top2 = first_token(build_messages(item.question, passages, retry=True))
         print(json.dumps({"id": item.id, "answerable": item.answerable,
-                          "best_dense": round(max(h.dense for h in found), 3),
+                          "best_dense": round(best, 3),
                           "p_not": round(p1, 3), "greedy": top1, "p_not_retry": round(p2, 3),
                           "greedy_retry": top2}), flush=True)
 
@@ -235,9 +241,7 @@ def cmd_retry(args: argparse.Namespace) -> None:
     for item in answer_eval.read_qa(Path(args.qa)):
         if ids is not None and item.id not in ids:
             continue
-        hits = a.search(item.question, k=a.settings.top_k)
-        passages = select_passages(a.embedder.embed_query(item.question), hits, texts, a.embedder,
-                                   max_tokens=a.settings.passage_tokens)
+        _, passages = _shown(a, item.question, texts)
         messages = build_messages(item.question, passages, retry=True)
         reply = "".join(str(c.content) for c in a.chat_model.stream(messages, banned_words=banned))
         print(json.dumps({"id": item.id, "question": item.question, "retry": reply}), flush=True)
