@@ -242,7 +242,11 @@ def cmd_retry(args: argparse.Namespace) -> None:
         if ids is not None and item.id not in ids:
             continue
         _, passages = _shown(a, item.question, texts)
-        messages = build_messages(item.question, passages, retry=True)
+        question = args.question.format(q=item.question) if args.question else item.question
+        messages = build_messages(question, passages, retry=True)
+        if args.instruction:
+            role, user = messages[-1]
+            messages[-1] = (role, user.rsplit("\n\n", 1)[0] + "\n\n" + args.instruction)
         reply = "".join(str(c.content) for c in a.chat_model.stream(messages, banned_words=banned))
         print(json.dumps({"id": item.id, "question": item.question, "retry": reply}), flush=True)
 
@@ -278,6 +282,8 @@ def main() -> None:
     rt.add_argument("--qa", required=True)
     rt.add_argument("--ids", default="", help="comma-separated question ids (default: all)")
     rt.add_argument("--ban", default="NOT,Not,NO", help="comma-separated words the retry may not write")
+    rt.add_argument("--question", default="", help="template for the question line, {q} = the question")
+    rt.add_argument("--instruction", default="", help="replaces the retry's closing instruction")
     args = p.parse_args()
     commands = {"retrieval": cmd_retrieval, "record": cmd_record, "replay": cmd_replay, "probe": cmd_probe,
                 "retry": cmd_retry}

@@ -34,7 +34,6 @@ from rag.prompting import (
     Passage,
     build_messages,
     closest_sentences,
-    is_yes_no_question,
     select_passages,
 )
 from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
@@ -203,14 +202,13 @@ class Assistant:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
             # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
             # contents) or bare list labels ("B [2] and C [3]"); when retrieval found close
-            # passages, ask once more and let the verifier judge. Unless the question asks for
-            # yes or no, the retry may not write the words of a refusal (where the backend
-            # allows it): the refusal wins greedy decoding with a minority of the probability
-            # (see REFUSAL_WORDS). Yes/no questions keep it: forced, the model says "Yes".
+            # passages, ask once more and let the verifier judge. The retry may not write the
+            # words of a refusal (where the backend allows it): the refusal wins greedy decoding
+            # with a minority of the probability (see REFUSAL_WORDS). A yes/no question is
+            # asked as what the passages say about it (see YES_NO_RETRY_QUESTION).
             log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
-            ban = () if is_yes_no_question(standalone) else REFUSAL_WORDS
             raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen,
-                                            banned_words_kwargs(self.chat_model, ban))
+                                            banned_words_kwargs(self.chat_model, REFUSAL_WORDS))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield self._finish(question, standalone, qvec, raw, passages, hits, data, timings, t0)
 

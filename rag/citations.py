@@ -18,7 +18,7 @@ import numpy as np
 import Stemmer
 
 from rag.embedding import Embedder
-from rag.prompting import Passage, sentence_spans
+from rag.prompting import Passage, is_yes_no_question, sentence_spans
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
@@ -31,6 +31,10 @@ _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 _VERDICT = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
 # Not claims of their own: the verdict, and negated auxiliaries ("don't" leaves "don").
 _VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn", "shouldn", "wouldn"})
+# Attribution adds no claim: "The passages suggest that <the question as a statement>" is a bare
+# verdict too (stemmed, as content_words returns them).
+_ATTRIBUTION_WORDS = frozenset({"passag", "articl", "suggest", "say", "said", "state", "mention",
+                                "indic", "accord"})
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -141,6 +145,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     the sentence's other content words, against the passage text, title and heading."""
     cfg = config or VerifyConfig()
     asked = content_words(question)
+    yes_no = is_yes_no_question(question)
     result = Verification()
     parts = split_answer(answer)
     if not parts or not passages:
@@ -180,11 +185,13 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         claimed = {q for q in quantities(text) if q[0] not in asked_numbers}
         if claimed:
             blended = blended * np.array([_states(pn, claimed) for pn in pnumbers], dtype=float)
-        if _VERDICT.match(text) and len(own - asked - _VERDICT_WORDS) <= 1:
-            # A bare verdict ("Yes, as an ML PM, you still need to design the whole feature"):
-            # its claim is the yes or no, which word overlap cannot check, and forced to answer
-            # a yes/no question the small model says "Yes" whatever the passages say (fresh
-            # f10, f17: they say the opposite). Shown flagged, never cited.
+        if (_VERDICT.match(text) or yes_no) and len(own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS) <= 1:
+            # A bare verdict ("Yes, as an ML PM, you still need to design the whole feature"), or
+            # a yes/no question turned into a statement ("The passages suggest that ... they
+            # would still rely on AI coding assistants"): its claim is the yes or no, which word
+            # overlap cannot check, and forced to answer a yes/no question the small model says
+            # "Yes" whatever the passages say (fresh f10, f17: they say the opposite). Shown
+            # flagged, never cited.
             result.sentences.append(CheckedSentence(text, [], False, float(blended.max())))
             continue
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]

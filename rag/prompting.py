@@ -42,6 +42,18 @@ RETRY_INSTRUCTION = (
     " using the passages' own words, each ending with its passage number."
 )
 
+# A yes/no question's retry asks what the passages say about it instead. Asked for yes or no,
+# the small model refuses, or opens "Yes, <the question restated>" whatever the passages say;
+# asked what they say, it more often quotes them ("... they would be more wary of relying on AI coding
+# assistants as a beginner [1]" for "If I wanted to become a full-time engineer, would the
+# author still say lean on AI coding assistants?"), and a bare verdict is still flagged by
+# rag.citations. The question line sits after the passages, so the prefix cache still holds.
+YES_NO_RETRY_QUESTION = "What do the passages say about this: {question}"
+YES_NO_RETRY_INSTRUCTION = (
+    "Answer in at most {max_sentences} short sentences using the passages' own words, each"
+    " ending with its passage number."
+)
+
 NOT_COVERED = "NOT COVERED"
 
 # Words the retry may not write (llama.cpp backends only, see rag.generation). The small
@@ -55,7 +67,7 @@ REFUSAL_WORDS = ("NOT", "Not", "NO")
 # A clause opening with an auxiliary verb asks for yes or no ("As an ML PM, am I still the one
 # who designs the whole feature?"). Forced past NOT COVERED, the small model answers those
 # "Yes, <the question restated>" whatever the passages say (6 of the 7 yes/no questions tried,
-# docs/answers.md), so their retry keeps the refusal open.
+# docs/answers.md), so their retry asks what the passages say instead (YES_NO_RETRY_QUESTION).
 _AUXILIARY = re.compile(
     r"(?:^|[,;:.?!]\s*)(?:do|does|did|is|are|was|were|am|can|could|should|would|will|shall|has|have|had"
     r"|may|might|must)\b", re.IGNORECASE)
@@ -160,14 +172,18 @@ def select_passages(
 def build_messages(question: str, passages: list[Passage], max_sentences: int = 4,
                    *, retry: bool = False) -> list[tuple[str, str]]:
     """(role, content) pairs: system, then the user turn with fenced, numbered passages.
-    `retry` swaps the closing instruction for RETRY_INSTRUCTION (see there)."""
+    `retry` swaps the closing instruction for RETRY_INSTRUCTION, or for a yes/no question
+    asks what the passages say about it (YES_NO_RETRY_QUESTION, see there)."""
+    question = question.strip()
+    instruction = RETRY_INSTRUCTION
+    if retry and is_yes_no_question(question):
+        question, instruction = YES_NO_RETRY_QUESTION.format(question=question), YES_NO_RETRY_INSTRUCTION
     blocks = []
     for p in passages:
         where = p.hit.title + (f" — {p.hit.chunk.heading}" if p.hit.chunk.heading else "")
         body = p.text.replace("<<<", "‹‹‹").replace(">>>", "›››")  # keep the fence unbreakable
         blocks.append(f"[{p.n}] ({where})\n<<<\n{body}\n>>>")
-    user = USER_TEMPLATE.format(passages="\n\n".join(blocks), question=question.strip(),
-                                max_sentences=max_sentences)
+    user = USER_TEMPLATE.format(passages="\n\n".join(blocks), question=question, max_sentences=max_sentences)
     if retry:
-        user = user.rsplit("\n\n", 1)[0] + "\n\n" + RETRY_INSTRUCTION.format(max_sentences=max_sentences)
+        user = user.rsplit("\n\n", 1)[0] + "\n\n" + instruction.format(max_sentences=max_sentences)
     return [("system", SYSTEM_PROMPT), ("human", user)]

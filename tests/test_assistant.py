@@ -130,10 +130,12 @@ def test_false_not_covered_is_retried_and_the_verified_answer_kept(built_index, 
     # The retry, and only the retry, asks the backend never to write the words of a refusal.
     assert llm.banned == [[], ["NOT", "Not", "NO"]]
 
-    # Not for a yes/no question: forced, the small model says "Yes" whatever the passages say.
+    # A yes/no question's retry asks what the passages say instead: asked for yes or no, the
+    # small model says "Yes" whatever the passages say.
     yes_no = _FirstRefusesThenAnswers(reply="Monitoring is not optional [1].", calls=[])
     Assistant.load(built_index, embedder=embedder, chat_model=yes_no).ask("Is monitoring important for ML products?")
-    assert len(yes_no.calls) == 2 and yes_no.banned == [[], []]
+    assert len(yes_no.calls) == 2 and yes_no.banned == [[], ["NOT", "Not", "NO"]]
+    assert "What do the passages say about this: Is monitoring important" in yes_no.calls[1]
     assert not ans.refused and ans.citations[0].doc_id == MONITORING
     assert "NOT COVERED" not in "".join(e for e in events[:-1] if isinstance(e, str))  # never flashed
 

@@ -150,3 +150,15 @@ def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
     result = verify("Yes, communication is the core skill [2].", _passages(), ARTICLES, embedder,
                     question="Does an ML PM need special skills?")
     assert result.sentences[0].supported and result.sentences[0].passages == [2]
+
+
+def test_a_yes_no_question_restated_as_a_statement_is_flagged_never_cited(embedder):
+    """Asked what the passages say about a yes/no question, the small model may restate the
+    question as a statement behind an attribution, with no "Yes": the same bare verdict."""
+    question = "Does an ML PM partner with the data science team?"
+    answer = "The passages suggest that an ML PM partners with the core data science team [2]."
+    result = verify(answer, _passages(), ARTICLES, embedder, question=question)
+    assert [(s.supported, s.passages) for s in result.sentences] == [(False, [])]
+    # The same sentence answering an open question states something to check.
+    result = verify(answer, _passages(), ARTICLES, embedder, question="Who does an ML PM work with?")
+    assert result.sentences[0].supported and result.sentences[0].passages == [2]

@@ -54,3 +54,24 @@ def test_banned_words_never_open_the_local_models_reply(local_llm) -> None:
     banned = "".join(str(c.content) for c in local_llm.stream(messages, max_tokens=8,
                                                                 banned_words=["NOT", "Not", "NO"]))
     assert banned.strip() and not banned.strip().upper().startswith("NOT"), banned
+
+
+
+def test_a_yes_no_question_gets_what_the_articles_say(built_index, embedder, local_llm) -> None:
+    """Asked for yes or no, the small model refuses although the article answers; the retry
+    asks what the passages say instead (rag.prompting.YES_NO_RETRY_QUESTION)."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("Would the author keep relying on AI coding help if he wanted to be a full-time engineer?")
+    assert not ans.refused, ans.raw_answer
+    assert "wary" in ans.text, ans.text
+    assert "becoming-a-more-technical-product-manager.md" in {c.doc_id for c in ans.citations}
+
+
+def test_a_yes_no_question_restated_as_a_statement_is_never_cited(built_index, embedder, local_llm) -> None:
+    """Here the retry says the opposite of the article ("The passages suggest that ... they would
+    still rely on AI coding assistants"): the question restated as a statement, a verdict that
+    word overlap cannot check, so it is flagged and never cited (rag.citations)."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("If my goal were to become a professional engineer, would the author still rely on AI coding assistants?")
+    cited = [s.text for s in ans.sentences if s.citations]
+    assert not any("still rely" in t for t in cited), ans.raw_answer

@@ -2,7 +2,9 @@
 
 import pytest
 
-from rag.prompting import is_yes_no_question
+from rag.chunking import Chunk
+from rag.prompting import Passage, build_messages, is_yes_no_question
+from rag.retrieval import Hit
 
 
 @pytest.mark.parametrize("question", [
@@ -26,3 +28,26 @@ def test_yes_no_questions_are_recognised_by_a_clause_opening_with_an_auxiliary(q
 ])
 def test_open_questions_are_not_yes_no(question):
     assert not is_yes_no_question(question)
+
+
+def _passages() -> list[Passage]:
+    text = "If my ambition was to become a full-time engineer, I would be more wary about relying on AI."
+    return [Passage(1, Hit(Chunk("ai.md", 0, 0, len(text), "", text), "ai.md", 1.0, 0.5, 1.0, 1), 0, len(text), text)]
+
+
+def test_a_yes_no_questions_retry_asks_what_the_passages_say_and_keeps_the_cached_prefix():
+    question = "If I wanted to become a full-time engineer, would the author still lean on AI?"
+    first = build_messages(question, _passages())[1][1]
+    retry = build_messages(question, _passages(), retry=True)[1][1]
+    assert f"Question: What do the passages say about this: {question}\n" in retry
+    assert "do answer this question" not in retry
+    prefix = first.split("Question:")[0]
+    assert retry.startswith(prefix) and len(prefix) > len(_passages()[0].text)  # passages stay cached
+
+
+def test_an_open_questions_retry_keeps_the_question_and_insists_on_an_answer():
+    question = "What would the author do if he wanted to become a full-time engineer?"
+    first = build_messages(question, _passages())[1][1]
+    retry = build_messages(question, _passages(), retry=True)[1][1]
+    assert f"Question: {question}\n" in retry and "do answer this question" in retry
+    assert first.rsplit("\n\n", 1)[0] == retry.rsplit("\n\n", 1)[0]
