@@ -28,7 +28,7 @@ _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s
 # "B] AI algorithms ...": a list label whose opening bracket the model dropped (dev q18's retry).
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 # "Yes, <the question restated>": a yes or no whose other words are the question's.
-_VERDICT = re.compile(r"^(?:yes|no)\b", re.IGNORECASE)
+_VERDICT = re.compile(r"^(?:yes|no)\b[,.;:!]?\s*", re.IGNORECASE)
 # Not claims of their own: the verdict, and negated auxiliaries ("don't" leaves "don").
 _VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn", "shouldn", "wouldn"})
 # Attribution adds no claim: "The passages suggest that <the question as a statement>" is a bare
@@ -205,6 +205,13 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
                 best_quote[n] = (float(sims[a, j]), j)
         if not keep and own and own <= asked:
             continue  # the model restating the question: no claim to flag, just noise to drop
+        verdict = _VERDICT.match(text) if keep else None
+        if verdict:
+            # "Yes, the passages say that you still need to understand the problem [1]" (fresh
+            # f10, where the articles say no): the passage supports the claim, not the verdict,
+            # which is shown flagged on its own. The rendered text stays the same.
+            result.sentences.append(CheckedSentence(verdict.group(0).strip(), [], False, 0.0))
+            text = text[verdict.end():]
         result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
     for n, (_, j) in best_quote.items():
         _, s, e = psent[j]

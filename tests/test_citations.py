@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.citations import quantities, split_answer, verify
+from rag.citations import quantities, render, split_answer, verify
 from rag.prompting import Passage, select_passages, sentence_spans
 from rag.retrieval import Hit
 
@@ -146,10 +146,13 @@ def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
         result = verify(answer, _passages(), ARTICLES, embedder, question=question)
         assert [(s.supported, s.passages) for s in result.sentences] == [(False, [])], answer
         assert not result.any_supported
-    # A yes or no with something of its own to check is judged like any sentence.
+    # A yes or no with something of its own to check: the claim is judged like any sentence,
+    # and the verdict, which the passage cannot confirm, is flagged on its own.
     result = verify("Yes, communication is the core skill [2].", _passages(), ARTICLES, embedder,
                     question="Does an ML PM need special skills?")
-    assert result.sentences[0].supported and result.sentences[0].passages == [2]
+    assert [(s.text, s.supported, s.passages) for s in result.sentences] == [
+        ("Yes,", False, []), ("communication is the core skill.", True, [2])]
+    assert render(result, {2: 1}) == "Yes, communication is the core skill. [1]"
 
 
 def test_a_yes_no_question_restated_as_a_statement_is_flagged_never_cited(embedder):
