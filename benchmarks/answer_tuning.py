@@ -138,16 +138,20 @@ def cmd_retrieval(args: argparse.Namespace) -> None:
         passages = select_passages(a.embedder.embed_query(item.question), top, texts, a.embedder,
                                    max_tokens=a.settings.passage_tokens)
         in_passage = any(_overlap(p.hit.doc_id, p.start, p.end, gold) for p in passages)
+        shown = " ".join(p.text for p in passages)
+        facts = sum(answer_eval.fact_found(f, shown) for f in item.must_include)
         best = max((h.dense for h in hits), default=0.0)
         rows.append({"id": item.id, "answerable": item.answerable, "gold_rank": rank,
-                     "in_passages": in_passage, "best_dense": round(best, 3)})
+                     "in_passages": in_passage, "best_dense": round(best, 3),
+                     "facts": facts, "facts_total": len(item.must_include)})
         print(f"{item.id} {'ANS' if item.answerable else 'UNA'} rank={rank!s:>4} passage={in_passage!s:5}"
               f" best={best:.3f}  {item.question[:70]}")
     ans = [r for r in rows if r["answerable"]]
     k = a.settings.top_k
     print(f"\ngold in top-{k} hits: {sum(1 for r in ans if r['gold_rank'] and r['gold_rank'] <= k)}/{len(ans)};"
           f" in passages: {sum(r['in_passages'] for r in ans)}/{len(ans)};"
-          f" in top-{args.k}: {sum(1 for r in ans if r['gold_rank'])}/{len(ans)}")
+          f" in top-{args.k}: {sum(1 for r in ans if r['gold_rank'])}/{len(ans)};"
+          f" key facts in passages: {sum(r['facts'] for r in ans)}/{sum(r['facts_total'] for r in ans)}")
     for label, group in (("answerable", ans), ("unanswerable", [r for r in rows if not r["answerable"]])):
         vals = sorted(r["best_dense"] for r in group)
         print(f"best dense, {label}: {vals}")
