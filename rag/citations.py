@@ -27,7 +27,8 @@ _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
 _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
 # "B] AI algorithms ...": a list label whose opening bracket the model dropped (dev q18's retry).
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
-# "Yes, <the question restated>": a yes or no whose other words are the question's.
+# A leading yes or no with its punctuation: alone or with only the question's words ("Yes,
+# <the question restated>") it is a bare verdict; before a claim of its own it is split off.
 _VERDICT = re.compile(r"^(?:yes|no)\b[,.;:!]?\s*", re.IGNORECASE)
 # Not claims of their own: the verdict, and negated auxiliaries ("don't" leaves "don").
 _VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn", "shouldn", "wouldn"})

@@ -44,10 +44,11 @@ RETRY_INSTRUCTION = (
 
 # A yes/no question's retry asks what the passages say about it instead. Asked for yes or no,
 # the small model refuses, or opens "Yes, <the question restated>" whatever the passages say;
-# asked what they say, it more often quotes them ("... they would be more wary of relying on AI coding
-# assistants as a beginner [1]" for "If I wanted to become a full-time engineer, would the
-# author still say lean on AI coding assistants?"), and a bare verdict is still flagged by
-# rag.citations. The question line sits after the passages, so the prefix cache still holds.
+# asked what they say, it more often quotes them ("... they would be more wary of relying on
+# AI coding assistants as a beginner [1]" for "If I wanted to become a full-time engineer,
+# would the author still say lean on AI coding assistants?"), and a bare verdict is still
+# flagged by rag.citations. The question line sits after the passages, so the prefix cache
+# still holds (docs/answers.md, row Q).
 YES_NO_RETRY_QUESTION = "What do the passages say about this: {question}"
 YES_NO_RETRY_INSTRUCTION = (
     "Answer in at most {max_sentences} short sentences using the passages' own words, each"

@@ -56,7 +56,6 @@ def test_banned_words_never_open_the_local_models_reply(local_llm) -> None:
     assert banned.strip() and not banned.strip().upper().startswith("NOT"), banned
 
 
-
 def test_a_yes_no_question_gets_what_the_articles_say(built_index, embedder, local_llm) -> None:
     """Asked for yes or no, the small model refuses although the article answers; the retry
     asks what the passages say instead (rag.prompting.YES_NO_RETRY_QUESTION)."""
