@@ -186,13 +186,17 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         claimed = {q for q in quantities(text) if q[0] not in asked_numbers}
         if claimed:
             blended = blended * np.array([_states(pn, claimed) for pn in pnumbers], dtype=float)
-        if (_VERDICT.match(text) or yes_no) and len(own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS) <= 1:
+        verdict = _VERDICT.match(text)
+        added = own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS
+        if (verdict and len(added) <= 1) or (yes_no and not added):
             # A bare verdict ("Yes, as an ML PM, you still need to design the whole feature"), or
-            # a yes/no question turned into a statement ("The passages suggest that ... they
-            # would still rely on AI coding assistants"): its claim is the yes or no, which word
-            # overlap cannot check, and forced to answer a yes/no question the small model says
-            # "Yes" whatever the passages say (fresh f10, f17: they say the opposite). Shown
-            # flagged, never cited.
+            # a yes/no question turned into a statement with nothing added ("The passages
+            # suggest that ... they would still rely on AI coding assistants"): its claim is the
+            # yes or no, which word overlap cannot check, and forced to answer a yes/no question
+            # the small model says "Yes" whatever the passages say (fresh f10, f17: they say
+            # the opposite). Shown flagged, never cited. One word of its own after "Yes" is
+            # still a restatement; without "Yes" it is a claim ("Communication is the core
+            # skill" for "Does an ML PM need any core skill?").
             result.sentences.append(CheckedSentence(text, [], False, float(blended.max())))
             continue
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
@@ -206,8 +210,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
                 best_quote[n] = (float(sims[a, j]), j)
         if not keep and own and own <= asked:
             continue  # the model restating the question: no claim to flag, just noise to drop
-        verdict = _VERDICT.match(text) if keep else None
-        if verdict:
+        if verdict and keep:
             # "Yes, the passages say that you still need to understand the problem [1]" (fresh
             # f10, where the articles say no): the passage supports the claim, not the verdict,
             # which is shown flagged on its own. The rendered text stays the same.

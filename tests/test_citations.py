@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.citations import quantities, render, split_answer, verify
+from rag.citations import VerifyConfig, quantities, render, split_answer, verify
 from rag.prompting import Passage, select_passages, sentence_spans
 from rag.retrieval import Hit
 
@@ -159,9 +159,16 @@ def test_a_yes_no_question_restated_as_a_statement_is_flagged_never_cited(embedd
     """Asked what the passages say about a yes/no question, the small model may restate the
     question as a statement behind an attribution, with no "Yes": the same bare verdict."""
     question = "Does an ML PM partner with the data science team?"
-    answer = "The passages suggest that an ML PM partners with the core data science team [2]."
-    result = verify(answer, _passages(), ARTICLES, embedder, question=question)
+    answer = "The passages suggest that an ML PM partners with the data science team [2]."
+    # Embedding similarity alone: the restatement is as close to the passage as a copy, which is
+    # how the real one ("... they would still rely on AI coding assistants") passed the blend.
+    similarity_only = VerifyConfig(lexical_weight=0.0)
+    result = verify(answer, _passages(), ARTICLES, embedder, similarity_only, question=question)
     assert [(s.supported, s.passages) for s in result.sentences] == [(False, [])]
     # The same sentence answering an open question states something to check.
-    result = verify(answer, _passages(), ARTICLES, embedder, question="Who does an ML PM work with?")
+    result = verify(answer, _passages(), ARTICLES, embedder, similarity_only, question="Who does an ML PM work with?")
+    assert result.sentences[0].supported and result.sentences[0].passages == [2]
+    # And a yes/no question answered with a claim of one word is judged like any sentence.
+    result = verify("Communication is the core skill [2].", _passages(), ARTICLES, embedder,
+                    question="Does an ML PM need any core skill?")
     assert result.sentences[0].supported and result.sentences[0].passages == [2]
