@@ -143,12 +143,42 @@ def gold_spans(item: QAItem, data: IndexData) -> list[tuple[str, int, int]]:
     for ev in item.evidence:
         doc = ev.doc if ev.doc in data.articles else by_source.get(ev.doc, ev.doc)
         article = data.articles.get(doc)
-        pos = article.text.find(ev.quote) if article else -1
-        if pos >= 0:
-            spans.append((doc, pos, pos + len(ev.quote)))
-        else:
-            spans.append((doc, -1, -1))  # counts as not covered
+        found = find_quote(article.text, ev.quote) if article else None
+        spans.append((doc, *found) if found else (doc, -1, -1))  # not found: counts as not covered
     return spans
+
+
+# Characters a quote copied from another rendering of the article may spell differently.
+_QUOTE_CHARS = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
+
+
+def find_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """(start, end) of `quote` in `text`: exactly, or else ignoring case, runs of whitespace
+    and curly quotes / dashes. A gold quote is often copied from the original file, whose
+    line breaks and quote marks differ from the indexed text's (the seeds have one newline
+    between paragraphs, corpus/ a blank line), and a quote that is not found silently counts
+    as never cited."""
+    pos = text.find(quote)
+    if pos >= 0:
+        return pos, pos + len(quote)
+    norm_quote = " ".join(quote.translate(_QUOTE_CHARS).lower().split())
+    if not norm_quote:
+        return None
+    chars: list[str] = []
+    where: list[int] = []  # offset in `text` of each normalised character
+    for i, original in enumerate(text):
+        for ch in original.translate(_QUOTE_CHARS).lower():  # lower() may give 2 characters
+            if ch.isspace():
+                if chars and chars[-1] != " ":
+                    chars.append(" ")
+                    where.append(i)
+                continue
+            chars.append(ch)
+            where.append(i)
+    pos = "".join(chars).find(norm_quote)
+    if pos < 0:
+        return None
+    return where[pos], where[pos + len(norm_quote) - 1] + 1
 
 
 def score_item(item: QAItem, answer: Answer, data: IndexData) -> ItemResult:

@@ -281,6 +281,11 @@ def _cmd_eval_answers(args: argparse.Namespace) -> int:
     settings = _settings(args, top_k=args.top_k)
     items = answer_eval.read_qa(args.qa)
     assistant = Assistant.load(settings)
+    for item in items:  # a quote the index lacks would silently count as never cited
+        for ev, (_, start, _) in zip(item.evidence, answer_eval.gold_spans(item, assistant.index), strict=True):
+            if start < 0:
+                log.warning("%s: evidence quote not found in %s, so it counts as never cited: %r",
+                            item.id, ev.doc, ev.quote[:80])
     bar = None if args.json else _ProgressBar()
     report = answer_eval.run(items, assistant.ask, lambda: assistant.index,
                              progress=(lambda d, t: bar("answer", d, t)) if bar else None)

@@ -14,6 +14,7 @@ from rag.answer_eval import (
     QAItem,
     fact_found,
     fact_found_stemmed,
+    find_quote,
     gold_spans,
     read_qa,
     score_item,
@@ -88,3 +89,15 @@ def test_the_repos_question_sets_quote_the_indexed_articles_exactly(name, built_
     assert items and all(item.answerable == bool(item.evidence) for item in items)
     missing = [(item.id, span) for item in items for span in gold_spans(item, data) if span[1] < 0]
     assert not missing
+
+
+def test_a_quote_copied_from_the_original_file_is_found_despite_its_line_breaks_and_quote_marks():
+    """The seeds put one newline between paragraphs where corpus/ has a blank line, and a
+    maintainer may type straight quotes: such a quote must still count, at the right offsets."""
+    text = "Intro.\n\nYou don’t actually manage anyone.\n\n- the business space (selling your features up),\n- next"
+    quote = "You don't actually manage anyone.\n- the business space"
+    start, end = find_quote(text, quote)
+    assert text[start:end] == "You don’t actually manage anyone.\n\n- the business space"
+    assert find_quote(text, "Intro.") == (0, 6)
+    assert find_quote(text, "you do not manage") is None
+    assert find_quote(text, "  ") is None

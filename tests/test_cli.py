@@ -93,3 +93,25 @@ def test_config_masks_secrets(tmp_path, env):
     done = pmrag("config", cwd=tmp_path, env_extra=dict(env, RAG_LLM_API_KEY="sk-very-secret"))
     assert done.returncode == 0
     assert "sk-very-secret" not in done.stdout and json.loads(done.stdout)["llm_api_key"] == "****"
+
+
+def test_eval_answers_scores_a_qa_file_and_names_quotes_the_index_lacks(workdir, env, tmp_path):
+    """Off-corpus questions are refused by the relevance gate, so no LLM runs; a gold quote the
+    articles do not contain is reported by item on stderr instead of silently scoring zero."""
+    pmrag("index", cwd=workdir, env_extra=env)
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("\n".join(json.dumps(row) for row in [
+        {"id": "u1", "question": "What is the capital of Australia?", "answer": None},
+        {"id": "a1", "question": "How long should sourdough bread proof overnight?", "answer": "12 hours",
+         "must_include": ["12 hours"],
+         "evidence": [{"doc": "002_e188c91f473f437b.txt",  # the seed's name: mapped to corpus/
+                       "quote": "You don't actually manage anyone,\nunless you are the lead"},
+                      {"doc": "sprint-2-do-what-you-do.md", "quote": "sourdough proofs for 12 hours"}]},
+    ]) + "\n")
+    done = pmrag("eval", "answers", "--qa", str(qa), "--json", cwd=workdir, env_extra=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["refusal_rate_unanswerable"] == 1.0 and report["false_refusal_rate"] == 1.0
+    assert report["items"] == 2 and report["key_fact_recall"] == 0.0
+    assert "a1: evidence quote not found in sprint-2-do-what-you-do.md" in done.stderr
+    assert "002_e188c91f473f437b.txt" not in done.stderr  # the seed's quote was found
