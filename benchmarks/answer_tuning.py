@@ -125,6 +125,10 @@ def _overlap(doc: str, s: int, e: int, gold: list[tuple[str, int, int]]) -> bool
     return any(doc == g[0] and g[1] >= 0 and s < g[2] and g[1] < e for g in gold)
 
 
+def _bylines(a: Assistant) -> dict[str, str]:
+    return {d: art.byline for d, art in a.index.articles.items()}
+
+
 def cmd_retrieval(args: argparse.Namespace) -> None:
     a = Assistant.load(Settings.load(llm="none"))
     data = a.index
@@ -136,7 +140,7 @@ def cmd_retrieval(args: argparse.Namespace) -> None:
         rank = next((i + 1 for i, h in enumerate(hits) if _overlap(h.doc_id, h.chunk.start, h.chunk.end, gold)), None)
         top = hits[: a.settings.top_k]
         passages = select_passages(a.embedder.embed_query(item.question), top, texts, a.embedder,
-                                   max_tokens=a.settings.passage_tokens)
+                                   max_tokens=a.settings.passage_tokens, bylines=_bylines(a))
         in_passage = any(_overlap(p.hit.doc_id, p.start, p.end, gold) for p in passages)
         shown = " ".join(p.text for p in passages)
         facts = sum(answer_eval.fact_found(f, shown) for f in item.must_include)
@@ -191,7 +195,7 @@ def _shown(a: Assistant, question: str, texts: dict[str, str]) -> tuple[float, l
     `Assistant.stream` picks them."""
     found = a.search(question, k=max(a.settings.top_k, GATE_DEPTH))
     passages = select_passages(a.embedder.embed_query(question), found[: a.settings.top_k], texts,
-                               a.embedder, max_tokens=a.settings.passage_tokens)
+                               a.embedder, max_tokens=a.settings.passage_tokens, bylines=_bylines(a))
     return max((h.dense for h in found), default=0.0), passages
 
 

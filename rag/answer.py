@@ -28,6 +28,7 @@ class Citation:
     quote_end: int = 0
     quote: str = ""
     page: int | None = None
+    byline: str = ""  # "by Yael Gavish, published on 25 July 2017" (`Article.byline`), if known
 
 
 @dataclass(frozen=True)

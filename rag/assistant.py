@@ -194,8 +194,8 @@ class Assistant:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
             yield self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=False)
             return
-        passages = select_passages(qvec, hits, texts, self.embedder,
-                                   max_tokens=self.settings.passage_tokens)
+        passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
+                                   bylines={d: a.byline for d, a in data.articles.items()})
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
         if (_is_not_covered(raw) or _says_nothing(raw)) and best >= retry_floor:
@@ -289,7 +289,7 @@ class Assistant:
             n=n, doc_id=article.doc_id, title=article.title, source=source,
             heading=p.hit.chunk.heading, start=p.start, end=p.end, text=text[p.start : p.end],
             score=round(p.hit.dense, 4), quote_start=qs, quote_end=qe, quote=text[qs:qe],
-            page=article.page_at(p.start),
+            page=article.page_at(p.start), byline=article.byline,
         )
 
 

@@ -143,7 +143,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
            config: VerifyConfig | None = None, *, question: str = "") -> Verification:
     """Check each answer sentence against the passages. Words the sentence shares with the
     question prove nothing (the model echoes the question), so lexical support counts only
-    the sentence's other content words, against the passage text, title and heading."""
+    the sentence's other content words, against the passage text, title, byline and heading."""
     cfg = config or VerifyConfig()
     asked = content_words(question)
     yes_no = is_yes_no_question(question)
@@ -160,9 +160,11 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     pvecs = embedder.embed(ptexts)
     avecs = embedder.embed([t for t, _ in parts])
     sims = avecs @ pvecs.T  # (answer sentences, passage sentences)
-    pwords = [content_words(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
+    # The byline supports "Yael Gavish wrote the guide [1]" but is not a heading: a sentence
+    # naming only the author still claims something (who wrote it), so it is no heading copy.
+    pwords = [content_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
-    pnumbers = [quantities(f"{p.hit.title} {p.hit.chunk.heading} {p.text}") for p in passages]
+    pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     asked_numbers = {n for n, _ in quantities(question)}
     best_quote: dict[int, tuple[float, int]] = {}
     for a, (text, cited) in enumerate(parts):

@@ -265,7 +265,7 @@ def format_answer(answer: Any) -> str:
         lines.append("Sources:")
         cites = answer.citations
     for c in cites:
-        where = c.title + (f" › {c.heading}" if c.heading else "")
+        where = c.title + (f", {c.byline}" if c.byline else "") + (f" › {c.heading}" if c.heading else "")
         lines.append(f"[{c.n}] {where} ({c.doc_id}, chars {c.start}-{c.end}, score {c.score:.2f})")
         lines.append(textwrap.indent(textwrap.fill(f"“{c.quote or c.text}”", 96), "    "))
     unsupported = [s.text for s in answer.sentences if not s.supported]

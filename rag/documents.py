@@ -8,6 +8,7 @@ scanning the corpus folder and deciding what to re-index are left to other modul
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import re
@@ -36,6 +37,21 @@ class Article:
     # (offset into text, page number) for PDFs, so a citation can name its page.
     page_starts: tuple[tuple[int, int], ...] = ()
 
+    @property
+    def byline(self) -> str:
+        """Who wrote the article, where and when, from its metadata ("by Yael Gavish,
+        published on 25 July 2017"); "" when the metadata says nothing. The article text has no
+        byline (front matter is metadata), so without this the LLM cannot answer "who wrote
+        ...?" and guesses names from the text."""
+        author = self.metadata.get("author", "").strip()
+        place = self.metadata.get("publication", "").strip()
+        raw_date = self.metadata.get("date", "").strip()
+        date = _human_date(raw_date)
+        when = f"{'on' if date != raw_date else 'in'} {date}" if date else ""  # "in May 2021"
+        published = " ".join(x for x in ("published", f"in {place}" if place else "", when) if x)
+        parts = [f"by {author}" if author else "", published if place or date else ""]
+        return ", ".join(x for x in parts if x)
+
     def page_at(self, offset: int) -> int | None:
         page = None
         for start, number in self.page_starts:
@@ -43,6 +59,22 @@ class Article:
                 break
             page = number
         return page
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def _human_date(value: str) -> str:
+    """ "2017-07-25" as "25 July 2017", the way a reader (and the LLM) says it; any other
+    form is kept as written."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ].*)?", value):
+        return value
+    try:
+        day = datetime.date.fromisoformat(value[:10])
+    except ValueError:  # "2024-02-30"
+        return value
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def content_hash(data: bytes) -> str:
@@ -112,8 +144,10 @@ def _split_front_matter(raw: str) -> tuple[str, dict[str, str]]:
     if not match:
         return raw.strip("\n"), {}
     try:
-        parsed = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError:
+        # BaseLoader keeps every value as written: safe_load turns "date: 2024-02-30" into a
+        # datetime.date and raises ValueError, which failed the whole `pmrag index` run.
+        parsed = yaml.load(match.group(1), Loader=yaml.BaseLoader) or {}
+    except (yaml.YAMLError, ValueError):
         parsed = {}
     meta = {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else {}
     return raw[match.end() :].strip("\n"), meta

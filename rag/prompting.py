@@ -93,6 +93,7 @@ class Passage:
     start: int  # offsets into the article text
     end: int
     text: str
+    byline: str = ""  # the article's "by ..., published on ..." (`Article.byline`), if known
 
 
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -138,10 +139,11 @@ def closest_sentences(question_vec: np.ndarray, hits: list[Hit], article_texts: 
 
 def select_passages(
     question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str], embedder: Embedder,
-    *, max_tokens: int = 70,
+    *, max_tokens: int = 70, bylines: dict[str, str] | None = None,
 ) -> list[Passage]:
     """For each hit, the contiguous sentence window (≤ max_tokens) around its sentence most
-    similar to the question. Windows stay inside the chunk, so quotes are exact."""
+    similar to the question. Windows stay inside the chunk, so quotes are exact. `bylines`
+    (doc_id -> `Article.byline`) go with the passages of their article."""
     passages: list[Passage] = []
     for hit, (spans, scores) in zip(hits, _sentence_scores(question_vec, hits, article_texts, embedder), strict=True):
         doc_text = article_texts[hit.doc_id]
@@ -166,8 +168,34 @@ def select_passages(
             used += cost
             lo, hi = min(lo, j), max(hi, j)
         start, end = spans[lo][0], spans[hi][1]
-        passages.append(Passage(len(passages) + 1, hit, start, end, doc_text[start:end]))
+        passages.append(Passage(len(passages) + 1, hit, start, end, doc_text[start:end],
+                                (bylines or {}).get(hit.doc_id, "")))
     return passages
+
+
+# Questions about who wrote an article, or when, or naming its author. Other questions get no
+# byline: for the 1.5B model any extra context reshuffles its greedy answers, and shown with
+# every question the bylines cost the dev set 5 citations off the evidence and the fresh set an
+# unanswerable question answered, for no answer gained (docs/answers.md, stop 20).
+_SOURCE_QUESTION = re.compile(
+    r"\bwho(?:'s|\s+is|\s+was)?\s+(?:wrote|writes|authored|published|the\s+author|the\s+writer|behind)\b"
+    r"|\b(?:author|writer)s?\s+of\b|\bwritten\s+by\b|\bby\s+whom\b"
+    r"|\bwhen\s+(?:was|were|did|is)\b[^?]*\b(?:written|published|posted|released|out|write|publish|post)\b"
+    r"|\bpublish(?:ed|es|ing)?\b|\bpublication\b|\bwhat\s+(?:year|date)\b|\bhow\s+(?:old|recent)\b",
+    re.IGNORECASE)
+
+
+UNKNOWN_BYLINE = "author and date not given"
+
+
+def asks_about_source(question: str, passages: list[Passage]) -> bool:
+    """True when `question` asks who wrote an article, where or when it was published, or
+    names a word of a passage's byline ("What does Gavish say ...?"): then the bylines are
+    shown to the LLM."""
+    if _SOURCE_QUESTION.search(question):
+        return True
+    asked = set(re.findall(r"[A-Z][\w'-]+", question))
+    return any(asked & set(re.findall(r"[A-Z][\w'-]+", p.byline)) for p in passages)
 
 
 def build_messages(question: str, passages: list[Passage], max_sentences: int = 4,
@@ -176,12 +204,22 @@ def build_messages(question: str, passages: list[Passage], max_sentences: int = 
     `retry` swaps the closing instruction for RETRY_INSTRUCTION, or for a yes/no question
     asks what the passages say about it (YES_NO_RETRY_QUESTION, see there)."""
     question = question.strip()
+    bylines = asks_about_source(question, passages)
     instruction = RETRY_INSTRUCTION
     if retry and is_yes_no_question(question):
         question, instruction = YES_NO_RETRY_QUESTION.format(question=question), YES_NO_RETRY_INSTRUCTION
-    blocks = []
+    blocks, named = [], set()
     for p in passages:
-        where = p.hit.title + (f" — {p.hit.chunk.heading}" if p.hit.chunk.heading else "")
+        # The byline goes with an article's first passage only: the title ties the others to
+        # it, and each repeat would cost ~10 prompt tokens (~0.1 s) before the first token.
+        byline = ""
+        if bylines and p.hit.doc_id not in named:
+            # Said outright when unknown: asked who wrote an article without a byline, the
+            # model named "the lead data scientist" the text mentions, or the author of
+            # another article in the same series.
+            byline = f", {p.byline or UNKNOWN_BYLINE}"
+        named.add(p.hit.doc_id)
+        where = p.hit.title + byline + (f" — {p.hit.chunk.heading}" if p.hit.chunk.heading else "")
         body = p.text.replace("<<<", "‹‹‹").replace(">>>", "›››")  # keep the fence unbreakable
         blocks.append(f"[{p.n}] ({where})\n<<<\n{body}\n>>>")
     user = USER_TEMPLATE.format(passages="\n\n".join(blocks), question=question, max_sentences=max_sentences)

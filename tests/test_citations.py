@@ -172,3 +172,20 @@ def test_a_yes_no_question_restated_as_a_statement_is_flagged_never_cited(embedd
     result = verify("Communication is the core skill [2].", _passages(), ARTICLES, embedder,
                     question="Does an ML PM need any core skill?")
     assert result.sentences[0].supported and result.sentences[0].passages == [2]
+
+
+def test_the_byline_supports_who_wrote_an_article(embedder):
+    """"Who wrote ...?" is answered from the byline, which is not in the article text; naming
+    the author is a claim, not a copy of a heading, and without the byline it is unsupported."""
+    text = ARTICLES["team.md"]
+    hit = Hit(Chunk("team.md", 0, 0, len(text), "", text), "The ML PM Handbook", 1.0, 0.5, 1.0, 1)
+    question = "Who wrote the ML PM handbook?"
+    answer = "Tyna Hope wrote the ML PM handbook [1]."
+    with_byline = [Passage(1, hit, 0, len(text), text, "by Tyna Hope, published on 9 May 2021")]
+    result = verify(answer, with_byline, ARTICLES, embedder, question=question)
+    assert result.sentences[0].supported and result.sentences[0].passages == [1]
+    result = verify(answer, [Passage(1, hit, 0, len(text), text)], ARTICLES, embedder, question=question)
+    assert not result.sentences[0].supported
+    dated = verify("It was published in 2021 [1].", with_byline, ARTICLES, embedder,
+                   question="When was the ML PM handbook published?")
+    assert dated.sentences[0].supported

@@ -17,6 +17,20 @@ def test_markdown_front_matter_is_metadata_not_text():
     assert not art.text.startswith("---")
     assert "intersection of DS and engineering" in art.text
     assert len(art.content_hash) == 64
+    assert art.byline == "by Tyna Hope, published on 9 May 2021"
+
+
+@pytest.mark.parametrize(("front", "byline"), [
+    ('publication: "Prowess"', "published in Prowess"),
+    ('author: "A. Writer"\ndate: "May 2021"', "by A. Writer, published in May 2021"),
+    # An impossible date is kept as written; parsed as a date it crashed `pmrag index`.
+    ('author: "A. Writer"\npublication: "PM Weekly"\ndate: 2024-02-30', "by A. Writer, published in PM Weekly in 2024-02-30"),
+    ('title: "No byline"', ""),
+])
+def test_the_byline_says_who_published_where_and_when(tmp_path: Path, front, byline):
+    path = tmp_path / "a.md"
+    path.write_text(f"---\n{front}\n---\nSome text.\n")
+    assert load_article(path, "a.md").byline == byline
 
 
 def test_html_keeps_main_text_and_drops_scripts_styles_comments_and_hidden(tmp_path: Path):

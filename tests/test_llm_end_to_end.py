@@ -74,3 +74,26 @@ def test_a_yes_no_question_restated_as_a_statement_is_never_cited(built_index, e
     ans = a.ask("If my goal were to become a professional engineer, would the author still rely on AI coding assistants?")
     cited = [s.text for s in ans.sentences if s.citations]
     assert not any("still rely" in t for t in cited), ans.raw_answer
+
+
+def test_who_wrote_an_article_is_answered_from_its_byline(built_index, embedder, local_llm) -> None:
+    """The author is front matter, not article text. Without the byline in the passages the
+    model named the people the guide thanks ("Gil Arditi, Yael Avidan, ... wrote the guide"),
+    and the verifier accepted it: those names are in the passage."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("Who wrote the step-by-step PM guide to building machine learning based products?")
+    assert not ans.refused, ans.raw_answer
+    assert "Yael Gavish" in ans.text and "Arditi" not in ans.text, ans.text
+    guide = "the-step-by-step-pm-guide-to-building-machine-learning-based-products.md"
+    bylines = {c.byline for c in ans.citations if c.doc_id == guide}
+    assert bylines == {"by Yael Gavish, published on 25 July 2017"}, ans.citations
+
+
+def test_who_wrote_an_article_without_a_byline_gets_no_invented_author(built_index, embedder, local_llm) -> None:
+    """The technical-PM blog post names no author. Before its passages said "author and date
+    not given", the model answered "... is written by the lead data scientist [1]" (a phrase of
+    the post) and the verifier accepted it."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("Who wrote Becoming a more technical product manager?")
+    cited = " ".join(s.text for s in ans.sentences if s.citations)
+    assert "data scientist" not in cited and "written by" not in cited, ans.raw_answer

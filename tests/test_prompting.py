@@ -51,3 +51,22 @@ def test_an_open_questions_retry_keeps_the_question_and_insists_on_an_answer():
     retry = build_messages(question, _passages(), retry=True)[1][1]
     assert f"Question: {question}\n" in retry and "do answer this question" in retry
     assert first.rsplit("\n\n", 1)[0] == retry.rsplit("\n\n", 1)[0]
+
+
+def test_an_articles_byline_is_shown_once_when_the_question_asks_about_its_source():
+    """The article text has no byline (front matter is metadata), so without it the model
+    answered "Who wrote the step-by-step guide?" with names from the acknowledgements. Other
+    questions get none: extra context reshuffles the small model's answers."""
+    texts = ["Start with the problem.", "Then collect data.", "Talk to data scientists."]
+    docs = ["guide.md", "guide.md", "other.md"]
+    passages = [Passage(n, Hit(Chunk(d, n, 0, len(t), "", t), d.removesuffix(".md").title(), 1.0, 0.5, 1.0, n),
+                        0, len(t), t, "by Yael Gavish, published on 25 July 2017" if d == "guide.md" else "")
+                for n, (d, t) in enumerate(zip(docs, texts, strict=True), start=1)]
+    for question in ["Who wrote the guide?", "When was the guide published?", "What does Gavish say about data?"]:
+        user = build_messages(question, passages)[1][1]
+        assert "[1] (Guide, by Yael Gavish, published on 25 July 2017)" in user, question
+        assert "[2] (Guide)" in user and "[3] (Other, author and date not given)" in user
+        assert user.count("Yael Gavish") == 1
+    for question in ["What should I do first?", "Who taught the guide's author about ML?", "Who owns the roadmap?"]:
+        user = build_messages(question, passages)[1][1]
+        assert "Yael Gavish" not in user and "not given" not in user and "[1] (Guide)" in user, question

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 from rag.answer import Answer, Citation, SentenceCheck
@@ -54,3 +55,11 @@ def test_status_names_articles_models_and_build_time():
 def test_feedback_record_is_one_json_line_with_citations():
     row = json.loads(feedback_record(Answer("q", "a [1].", False, [C]), liked=True))
     assert row["liked"] and row["citations"][0]["title"] == "T <x>" and row["citations"][0]["quote"]
+
+
+def test_a_source_names_its_author_and_date():
+    """A sentence the byline supports ("Yael Gavish wrote the guide [1]") must show where
+    that came from: the article's byline is in the source's heading line."""
+    c = dataclasses.replace(C, byline="by Yael <Gavish>, published on 25 July 2017")
+    assert "<b>T &lt;x&gt;</b>, by Yael &lt;Gavish&gt;, published on 25 July 2017 › H" in source_html(c, "[1]")
+    assert "published" not in source_html(C, "[1]")

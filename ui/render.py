@@ -33,7 +33,8 @@ def highlighted_passage(c: Citation) -> str:
 
 
 def source_html(c: Citation, label: str) -> str:
-    where = f"<b>{_inline(c.title)}</b>" + (f" › {_inline(c.heading)}" if c.heading else "")
+    where = (f"<b>{_inline(c.title)}</b>" + (f", {_inline(c.byline)}" if c.byline else "")
+             + (f" › {_inline(c.heading)}" if c.heading else ""))
     page = f", page {c.page}" if c.page else ""
     return (
         f'<div class="pm-source"><div class="pm-source-head"><span class="pm-label">{label}</span> {where}'
