@@ -123,17 +123,18 @@ class Assistant:
                     self._retriever = self._load_retriever()
         return self._retriever
 
-    def _search(self, question: str, k: int) -> tuple[HybridRetriever, list[Hit]]:
+    def _search(self, question: str, k: int, query_vector: np.ndarray | None = None,
+                ) -> tuple[HybridRetriever, list[Hit]]:
         """Search the live generation; a shared store may swap generations mid-search
         (Postgres raises IndexChangedError then), so reload once and search again."""
         for _ in range(3):
             retriever = self._current()
             try:
-                return retriever, retriever.search(question, k)
+                return retriever, retriever.search(question, k, query_vector=query_vector)
             except IndexChangedError:
                 log.info("index changed during the search; reloading")
         retriever = self._current()
-        return retriever, retriever.search(question, k)
+        return retriever, retriever.search(question, k, query_vector=query_vector)
 
     @property
     def chat_model(self) -> BaseChatModel:
@@ -182,14 +183,15 @@ class Assistant:
         if standalone != question:
             log.info("follow-up rewritten: %r -> %r", question, standalone)
         shown = k or self.settings.top_k
-        retriever, found = self._search(standalone, max(shown, GATE_DEPTH))
+        # Embedded once: for retrieval, then to pick passages or a refusal's quotes.
+        qvec = self.embedder.embed_query(standalone)
+        retriever, found = self._search(standalone, max(shown, GATE_DEPTH), qvec)
         hits = found[:shown]
         data = retriever.data
         timings = Timings(retrieve_ms=(time.perf_counter() - t0) * 1000)
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in found), default=0.0)
         floor, retry_floor = self.settings.relevance_gates()
-        qvec = self.embedder.embed_query(standalone)  # picks passages, or a refusal's quotes
         if not hits or best < floor:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
             yield self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=False)

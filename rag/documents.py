@@ -104,8 +104,7 @@ def load_article(path: Path, doc_id: str, *, max_mb: float = 20.0, max_pages: in
         raise DocumentError(f"cannot read file: {exc.strerror}") from exc
     digest = content_hash(data)
     if suffix == ".pdf":
-        text, title, pages = _read_pdf(data, max_pages)
-        meta: dict[str, str] = {}
+        text, title, pages, meta = _read_pdf(data, max_pages)
     elif suffix in (".html", ".htm"):
         text, title, meta = read_html(_decode(data))
         pages = ()
@@ -161,7 +160,7 @@ def _first_heading(text: str) -> str:
     return ""
 
 
-def _read_pdf(data: bytes, max_pages: int) -> tuple[str, str, tuple[tuple[int, int], ...]]:
+def _read_pdf(data: bytes, max_pages: int) -> tuple[str, str, tuple[tuple[int, int], ...], dict[str, str]]:
     import io
 
     from pypdf import PdfReader
@@ -200,12 +199,18 @@ def _read_pdf(data: bytes, max_pages: int) -> tuple[str, str, tuple[tuple[int, i
         offset += len(page_text) + 2
     if not parts:
         raise DocumentError("PDF has no text layer (scanned images?); run OCR on it first")
-    meta_title = ""
-    try:
-        meta_title = str((reader.metadata or {}).get("/Title", "") or "")
-    except Exception:
-        meta_title = ""
-    return "\n\n".join(parts), meta_title, tuple(starts)
+    meta_title, meta = "", {}
+    try:  # the document info is optional and often damaged; the text matters more
+        info = reader.metadata
+        if info is not None:
+            meta_title = str(info.title or "")
+            if info.author:
+                meta["author"] = str(info.author).strip()
+            if info.creation_date:
+                meta["date"] = info.creation_date.date().isoformat()
+    except Exception as exc:
+        log.info("PDF document info unreadable: %s", exc)
+    return "\n\n".join(parts), meta_title, tuple(starts), {k: v for k, v in meta.items() if v}
 
 
 def read_html(raw: str) -> tuple[str, str, dict[str, str]]:
@@ -243,4 +248,21 @@ def read_html(raw: str) -> tuple[str, str, dict[str, str]]:
         )
     if title and text.lstrip().startswith("# " + title):
         text = text.lstrip()[len(title) + 2 :]
-    return text.strip(), title, {}
+    return text.strip(), title, _html_byline(raw)
+
+
+def _html_byline(raw: str) -> dict[str, str]:
+    """Author, date and site name as trafilatura reads them from the page (meta tags, JSON-LD,
+    ...), so a saved web page gets a byline like a Markdown file with front matter."""
+    import trafilatura
+
+    try:
+        # Not `extensive`: that guesses the date from any date in the text ("On 3 May 2020
+        # we retrained it" became the publication date).
+        found = trafilatura.extract_metadata(raw, extensive=False)
+    except Exception as exc:  # metadata is a bonus: never lose the article over it
+        log.info("HTML metadata unreadable: %s", exc)
+        return {}
+    meta = {"author": getattr(found, "author", None), "date": getattr(found, "date", None),
+            "publication": getattr(found, "sitename", None)} if found else {}
+    return {k: " ".join(str(v).split()) for k, v in meta.items() if v}

@@ -61,13 +61,13 @@ class PgRetriever:
         self.config = config or RetrievalConfig()
 
     # --- public ---------------------------------------------------------------------------
-    def search(self, question: str, k: int = 4) -> list[Hit]:
-        """Top `k` chunks for `question`, best first."""
+    def search(self, question: str, k: int = 4, *, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """Top `k` chunks for `question`, best first; `query_vector` as in `HybridRetriever.search`."""
         n = max(self.config.candidates, k)
         with self._session(n) as s:
             if not s.n_chunks:
                 return []
-            qvec, terms, dense0, bm250, dense, bm25 = self._scores(s, question, n)
+            qvec, terms, dense0, bm250, dense, bm25 = self._scores(s, question, n, query_vector=query_vector)
             fused = _fuse(dense, bm25, n, self.config)
             order = sorted(fused, key=lambda r: -fused[r])[:k]
             if not order:
@@ -113,11 +113,13 @@ class PgRetriever:
             conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(min(max(2 * n, 40), 1000)),))
             yield _Session(conn, self.store, row)
 
-    def _scores(self, s: _Session, question: str, n: int, depth: int | None = None) -> tuple[Any, ...]:
+    def _scores(self, s: _Session, question: str, n: int, depth: int | None = None,
+                query_vector: np.ndarray | None = None) -> tuple[Any, ...]:
         """Query vector and terms, then candidate (dense, bm25) of the question and after feedback."""
         cfg = self.config
         depth = depth or n
-        qvec = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        qvec = np.asarray(self.embedder.embed_query(question) if query_vector is None else query_vector,
+                          dtype=np.float32)
         lex_question = question
         if getattr(cfg, "expand_acronyms", False):  # as the in-process BM25 query does
             from rag.lexical import DEFAULT_ACRONYMS, expand_acronyms

@@ -125,11 +125,13 @@ class HybridRetriever:
         self._doc_lexical_lock = threading.Lock()
 
     # --- public ---------------------------------------------------------------------------
-    def search(self, question: str, k: int = 4) -> list[Hit]:
-        """Top `k` chunks for `question`, best first (see the module docstring)."""
+    def search(self, question: str, k: int = 4, *, query_vector: np.ndarray | None = None) -> list[Hit]:
+        """Top `k` chunks for `question`, best first (see the module docstring).
+        `query_vector`: the question already embedded with `embed_query`, so a caller that
+        needs the vector too embeds it once (~0.1 s with EmbeddingGemma on 2 cores)."""
         if not self.data.chunks:
             return []
-        dense0, bm250, dense, bm25, _ = self._scores(question)
+        dense0, bm250, dense, bm25, _ = self._scores(question, query_vector)
         n = max(self.config.candidates, k)
         fused = self._fuse(dense, bm25, n)
         order = sorted(fused, key=lambda r: -fused[r])
@@ -156,12 +158,12 @@ class HybridRetriever:
         return [DocHit(self._doc_ids[i], fused[i], r + 1) for r, i in enumerate(order)]
 
     # --- stages -----------------------------------------------------------------------------
-    def _scores(self, question: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                              list[tuple[int, float]]]:
+    def _scores(self, question: str, qvec: np.ndarray | None = None) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[int, float]]]:
         """(dense, bm25) of the original question and (dense, bm25) after feedback, per chunk,
         and the feedback chunks with their first-pass fused scores (empty when feedback is off)."""
         cfg = self.config
-        qvec = self.embedder.embed_query(question)
+        qvec = self.embedder.embed_query(question) if qvec is None else qvec
         dense = self.data.vectors @ qvec
         terms = self._lexical.query_terms(question) if self._lexical else {}
         bm25 = self._lexical.scores(terms) if self._lexical else np.zeros(len(dense), np.float32)

@@ -53,18 +53,14 @@ def save_url(url: str, corpus: Path, *, timeout_s: float = 20.0, max_mb: float =
     import trafilatura
 
     raw = fetch_html(url, timeout_s=timeout_s, max_mb=max_mb)
-    text, title, _ = read_html(raw)
+    text, title, byline = read_html(raw)
     if len(text.split()) < 20:
         raise DocumentError(f"{url}: no article text found on the page")
-    meta = trafilatura.extract_metadata(raw)
-    author = getattr(meta, "author", None) if meta else None
-    date = getattr(meta, "date", None) if meta else None
-    title = title or (getattr(meta, "title", None) if meta else None) or url
+    if not title:
+        meta = trafilatura.extract_metadata(raw)
+        title = (getattr(meta, "title", None) if meta else None) or url
     lines = ["---", f"title: {_yaml_str(title)}"]
-    if author:
-        lines.append(f"author: {_yaml_str(author)}")
-    if date:
-        lines.append(f"date: {_yaml_str(date)}")
+    lines += [f"{key}: {_yaml_str(value)}" for key, value in byline.items()]  # author, date, publication
     lines += [f"url: {_yaml_str(url)}", f"fetched: {_yaml_str(time.strftime('%Y-%m-%d'))}", "---", ""]
     corpus.mkdir(parents=True, exist_ok=True)
     target = _target_for(url, slugify(title), corpus)

@@ -20,6 +20,18 @@ def test_off_corpus_question_is_refused_without_calling_the_llm(built_index, emb
     assert ans.nearest and all(c.text for c in ans.nearest)
 
 
+def test_the_question_is_embedded_once(built_index, embedder, monkeypatch):
+    """Retrieval and passage selection share one query vector: each embed_query costs ~0.1 s
+    on 2 cores before the first token."""
+    calls = []
+    real = embedder.embed_query
+    monkeypatch.setattr(embedder, "embed_query", lambda text: calls.append(text) or real(text))
+    a = Assistant.load(built_index, embedder=embedder,
+                       chat_model=ScriptedChat(reply="Monitoring is not optional [1].", calls=[]))
+    assert not a.ask("Why is monitoring important for ML products?").refused
+    assert calls == ["Why is monitoring important for ML products?"]
+
+
 def test_a_refusal_quotes_the_sentence_of_each_nearest_passage_closest_to_the_question(built_index, embedder):
     """A refusal lists the nearest passages; each one's quote is its single sentence most like
     the question, so the page marks what the articles say nearest to what was asked."""

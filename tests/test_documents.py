@@ -93,3 +93,30 @@ def test_size_limit_is_a_setting(tmp_path: Path):
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_html_and_pdf_articles_get_a_byline_from_their_metadata(tmp_path: Path):
+    """A saved web page or a PDF names its author in metadata, not in the text: read it, so
+    "who wrote ...?" is answerable for them as for Markdown with front matter."""
+    page = tmp_path / "a.html"
+    page.write_text(
+        '<html><head><title>Roadmaps</title><meta name="author" content="Ada Lovelace">'
+        '<meta property="article:published_time" content="2024-03-05T10:00:00Z">'
+        '<meta property="og:site_name" content="PM Weekly"></head><body><article><h1>Roadmaps</h1>'
+        "<p>A roadmap for machine learning work should show experiments, not only features.</p>"
+        "</article></body></html>")
+    assert load_article(page, "a.html").byline == "by Ada Lovelace, published in PM Weekly on 5 March 2024"
+    undated = tmp_path / "b.html"
+    undated.write_text("<html><body><article><h1>Retraining</h1><p>On 3 May 2020 we retrained the"
+                       " churn model, and roadmaps started to show experiments.</p></article></body></html>")
+    assert load_article(undated, "b.html").byline == ""  # a date in the text is no publication date
+
+    from pypdf import PdfReader, PdfWriter
+
+    plain = text_pdf(tmp_path / "plain.pdf", ["Roadmaps should show experiments, not only features."])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.add_metadata({"/Author": "Grace Hopper", "/CreationDate": "D:20210509120000+00'00'"})
+    with open(tmp_path / "b.pdf", "wb") as f:
+        writer.write(f)
+    assert load_article(tmp_path / "b.pdf", "b.pdf").byline == "by Grace Hopper, published on 9 May 2021"
+    assert load_article(plain, "plain.pdf").byline == ""

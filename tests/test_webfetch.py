@@ -39,6 +39,7 @@ def test_save_url_writes_markdown_with_url_in_front_matter(site: str, tmp_path: 
     text = path.read_text()
     assert path.name == "discovery-interviews-for-ml-features.md"
     assert f'url: "{site}/article.html"' in text and 'title: "Discovery interviews for ML features"' in text
+    assert 'author: "Ada Lovelace"' in text
     assert "discovery interviews with five users" in text
     assert "MUST-NOT-APPEAR" not in text
     again = save_url(f"{site}/article.html", tmp_path / "corpus")  # same URL: same file
