@@ -22,7 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import Answer, Citation, SentenceCheck, Timings
-from rag.citations import VerifyConfig, content_words, render, verify, without_markers
+from rag.citations import VerifyConfig, content_words, name_cited_articles, render, verify, without_markers
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
@@ -200,7 +200,9 @@ class Assistant:
                                    bylines={d: a.byline for d, a in data.articles.items()})
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
-        if (_is_not_covered(raw) or _says_nothing(raw)) and best >= retry_floor:
+        # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
+        named = name_cited_articles(raw, passages, standalone)
+        if (_is_not_covered(raw) or _says_nothing(named)) and best >= retry_floor:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
             # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
             # contents) or bare list labels ("B [2] and C [3]"); when retrieval found close
@@ -247,7 +249,7 @@ class Assistant:
         texts = {d: a.text for d, a in data.articles.items()}
         if _is_not_covered(raw):
             return self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=True, raw=raw)
-        checked = verify(raw, passages, texts, self.embedder,
+        checked = verify(name_cited_articles(raw, passages, standalone), passages, texts, self.embedder,
                          VerifyConfig(self.settings.verify_min_support, self.settings.verify_lexical_weight),
                          question=standalone)
         if not checked.any_supported:

@@ -18,7 +18,7 @@ import numpy as np
 import Stemmer
 
 from rag.embedding import Embedder
-from rag.prompting import Passage, is_yes_no_question, sentence_spans
+from rag.prompting import Passage, asks_which_article, is_yes_no_question, sentence_spans
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
@@ -36,6 +36,16 @@ _VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn",
 # verdict too (stemmed, as content_words returns them).
 _ATTRIBUTION_WORDS = frozenset({"passag", "articl", "suggest", "say", "said", "state", "mention",
                                 "indic", "accord"})
+# The frame of "Which article should I read to learn about ...?": what is left is the topic a
+# passage must be about for its article to be the answer (stemmed).
+_FRAME_WORDS = frozenset({"articl", "post", "piec", "guid", "newslett", "blog", "sourc", "read", "learn",
+                          "talk", "cover", "discuss", "explain", "mention", "describ", "write", "find",
+                          "say", "tell", "best", "good", "recommend", "look", "go"})
+_TOPIC_SHARE = 0.75  # of the topic words, found in the passage (3 of 4)
+# Abbreviations a topic word may be spelled as in a passage, and back (stemmed words).
+_ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"data", "scienc"},
+            "ml": {"machin", "learn"}, "ai": {"artifici", "intellig"}, "llm": {"languag", "model"},
+            "llms": {"languag", "model"}, "nlp": {"natur", "languag", "process"}}
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -103,6 +113,38 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
+# A marker standing for an article rather than citing a sentence: opening the answer, a line or
+# a sentence ("[2] covers ..."), or after a word that takes an object ("read [2]", "in [1] and [3]").
+_MARKER_AS_NOUN = re.compile(
+    r"(^|[.!?:]\s+|\n|\b(?:read|see|check|try|in|from|and|or|is|are|titled|called)\s+|,\s+)\[(\d+)\]",
+    re.IGNORECASE | re.MULTILINE)
+
+
+def name_cited_articles(answer: str, passages: list[Passage], question: str) -> str:
+    """For a question that asks which article to read, each marker used as a noun gets its
+    article's title in front: "[2] covers how to become an AI/ML PM" becomes "“Pathways to
+    Becoming an AI/ML Product Manager” [2] covers ...". Stripped of its markers, the sentence
+    would say nothing ("covers how to become an AI/ML PM", the question's own words)."""
+    if not asks_which_article(question):
+        return answer
+    titles = {p.n: p.hit.title.strip().rstrip(".") for p in passages}
+
+    def named(m: re.Match[str]) -> str:
+        title = titles.get(int(m.group(2)))
+        before = answer[max(0, m.start(2) - len(title or "") - 3):m.start(2)]
+        if not title or title in before:  # already named: "“Pathways ...” [2]"
+            return m.group(0)
+        # Opening the answer a marker names an article. Opening a later sentence or line it is
+        # the subject only before a lowercase word ("[2] covers"): "... stale. [2] Next
+        # sentence" cites the sentence before.
+        opens = m.start() > 0 and not re.search(r"[a-z,]", m.group(1), re.IGNORECASE)
+        if opens and not re.match(r"\s+[a-z]", answer[m.end():]):
+            return m.group(0)
+        return f"{m.group(1)}“{title}” [{m.group(2)}]"
+
+    return _MARKER_AS_NOUN.sub(named, answer)
+
+
 def without_markers(text: str) -> str:
     """`text` with its [n] / [n, m] citation markers blanked out."""
     return _MARKER.sub(" ", text)
@@ -132,6 +174,14 @@ def quantities(text: str) -> set[tuple[str, str]]:
     return out
 
 
+def _on_topic(topic: set[str], passage_words: set[str]) -> bool:
+    """At least _TOPIC_SHARE of the topic words are in the passage, as written or abbreviated
+    ("PM" for "product manager" and back)."""
+    found = {w for w in topic if w in passage_words or _ALIASES.get(w, {""}) <= passage_words}
+    found |= {w for w in topic for short, long in _ALIASES.items() if w in long and short in passage_words}
+    return len(found) >= _TOPIC_SHARE * len(topic)
+
+
 def _states(passage: set[tuple[str, str]], claimed: set[tuple[str, str]]) -> bool:
     """Every claimed quantity appears in the passage: same number and same unit word (a number
     that ends the sentence carries no unit and only needs the number)."""
@@ -147,6 +197,9 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     cfg = config or VerifyConfig()
     asked = content_words(question)
     yes_no = is_yes_no_question(question)
+    # Asked which article to read, an article's title is the answer, not a copied heading.
+    titles_answer = asks_which_article(question)
+    topic = asked - _FRAME_WORDS if titles_answer else set()
     result = Verification()
     parts = split_answer(answer)
     if not parts or not passages:
@@ -172,7 +225,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # A question, or a copy of a section heading, claims nothing: with no answer in the
         # passages the small model sometimes lists their headings (dev q32), and verbatim
         # heading text would otherwise "support" itself.
-        if text.rstrip().endswith("?") or (own and any(own <= h for h in heads)):
+        if text.rstrip().endswith("?") or (own and not titles_answer and any(own <= h for h in heads)):
             continue
         words = own - asked
         scores = np.zeros(len(passages))
@@ -188,6 +241,12 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         claimed = {q for q in quantities(text) if q[0] not in asked_numbers}
         if claimed:
             blended = blended * np.array([_states(pn, claimed) for pn in pnumbers], dtype=float)
+        if topic and words and any(words <= h for h in heads):
+            # "Which article talks about pricing AI features?" answered with a title and the
+            # question's words: the title supports the sentence whatever the topic, so the
+            # passage must be about it. Other words ("Stratechery and Lenny have excellent
+            # articles ...", dev q07) are checked as usual.
+            blended = blended * np.array([_on_topic(topic, pw) for pw in pwords], dtype=float)
         verdict = _VERDICT.match(text)
         added = own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS
         if (verdict and len(added) <= 1) or (yes_no and not added):

@@ -187,6 +187,18 @@ _SOURCE_QUESTION = re.compile(
 
 UNKNOWN_BYLINE = "author and date not given"
 
+# "Which article should I read about ...?", "Where can I learn more about ...?": the answer is
+# an article, and the small model names it by its passage number ("[2] covers how to become an
+# AI/ML PM", "[1] and [3]"); see rag.citations.name_cited_articles.
+_WHICH_ARTICLE = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:articles?|posts?|guides?|newsletters?|blogs?|readings?)\b|\bwhere\s+(?:can|should|do|could)\s+i\s+(?:read|learn|find)\b",
+    re.IGNORECASE)
+
+
+def asks_which_article(question: str) -> bool:
+    """True when `question` asks which article (post, guide, ...) to read or covers something."""
+    return bool(_WHICH_ARTICLE.search(question))
+
 
 def asks_about_source(question: str, passages: list[Passage]) -> bool:
     """True when `question` asks who wrote an article, where or when it was published, or

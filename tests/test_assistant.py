@@ -32,6 +32,19 @@ def test_the_question_is_embedded_once(built_index, embedder, monkeypatch):
     assert calls == ["Why is monitoring important for ML products?"]
 
 
+def test_which_article_answered_with_passage_numbers_names_the_articles_without_a_retry(built_index, embedder):
+    """The small model answers "Which article ...?" with "[1] and [3]" or "[2] covers ...": the
+    markers stand for articles, so the answer names them instead of being retried as bare
+    markers or refused as the question's own words."""
+    llm = ScriptedChat(reply="[1] covers why monitoring matters for ML products.", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    ans = a.ask("Which article explains why monitoring matters for ML products?")
+    assert len(llm.calls) == 1 and not ans.refused, ans.text
+    assert ans.text.startswith("“Product Management with a Data Science Mindset” covers why monitoring")
+    assert [c.doc_id for c in ans.citations] == [MONITORING]
+    assert ans.raw_answer.strip() == "[1] covers why monitoring matters for ML products."  # the model's own text
+
+
 def test_a_refusal_quotes_the_sentence_of_each_nearest_passage_closest_to_the_question(built_index, embedder):
     """A refusal lists the nearest passages; each one's quote is its single sentence most like
     the question, so the page marks what the articles say nearest to what was asked."""

@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.citations import VerifyConfig, quantities, render, split_answer, verify
+from rag.citations import VerifyConfig, name_cited_articles, quantities, render, split_answer, verify
 from rag.prompting import Passage, select_passages, sentence_spans
 from rag.retrieval import Hit
 
@@ -189,3 +189,37 @@ def test_the_byline_supports_who_wrote_an_article(embedder):
     dated = verify("It was published in 2021 [1].", with_byline, ARTICLES, embedder,
                    question="When was the ML PM handbook published?")
     assert dated.sentences[0].supported
+
+
+def _titled(titles: list[str]) -> list[Passage]:
+    texts = [ARTICLES["mon.md"], ARTICLES["team.md"]]
+    return [Passage(n, Hit(Chunk(d, 0, 0, len(t), "", t), title, 1.0, 0.5, 1.0, n), 0, len(t), t)
+            for n, (d, t, title) in enumerate(zip(["mon.md", "team.md"], texts, titles, strict=True), start=1)]
+
+
+def test_a_marker_standing_for_an_article_gets_its_title_when_the_question_asks_which_article():
+    passages = _titled(["Monitoring ML. ", "Working with DS teams"])
+    q = "Which article should I read about monitoring?"
+    assert name_cited_articles("[1] covers monitoring.", passages, q) == "“Monitoring ML” [1] covers monitoring."
+    assert name_cited_articles("[1] and [2]", passages, q) == "“Monitoring ML” [1] and “Working with DS teams” [2]"
+    assert name_cited_articles("Read [2].", passages, q) == "Read “Working with DS teams” [2]."
+    # Markers that cite a sentence stay as they are.
+    for answer in ["Models go stale. [1] Monitoring matters [1].", "“Monitoring ML” [1] covers it."]:
+        assert name_cited_articles(answer, passages, q) == answer
+    assert name_cited_articles("[1] and [2]", passages, "What is monitoring?") == "[1] and [2]"
+
+
+def test_a_title_answers_which_article_only_when_the_passage_is_about_the_topic(embedder):
+    """A title copied from the passage header is the answer to "which article?", so it is not
+    dropped as a heading copy; but its words support it whatever was asked, so the passage
+    must hold the question's topic (not "pricing" here)."""
+    passages = _titled(["Monitoring ML", "Working with DS teams"])
+    ok = verify("“Monitoring ML” [1]", passages, ARTICLES, embedder,
+                question="Which article explains why models become stale?")
+    assert ok.sentences and ok.sentences[0].supported and ok.sentences[0].passages == [1]
+    off = verify("“Monitoring ML” [1]", passages, ARTICLES, embedder,
+                 question="Which article talks about pricing ML features?")
+    assert not off.any_supported
+    pm = verify("“Working with DS teams” [2]", passages, ARTICLES, embedder,
+                question="Which article covers how a product manager partners with the data science team?")
+    assert pm.sentences[0].supported  # the passage's "PM" counts for "product manager"

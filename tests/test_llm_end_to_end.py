@@ -97,3 +97,14 @@ def test_who_wrote_an_article_without_a_byline_gets_no_invented_author(built_ind
     ans = a.ask("Who wrote Becoming a more technical product manager?")
     cited = " ".join(s.text for s in ans.sentences if s.citations)
     assert "data scientist" not in cited and "written by" not in cited, ans.raw_answer
+
+
+def test_which_article_to_read_is_answered_with_its_title(built_index, embedder, local_llm) -> None:
+    """The model answered "[2] covers how to become an AI/ML product manager.", which stripped of
+    its marker repeats the question and was refused; off-topic, a title is no answer."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("Which article covers how to become an AI/ML product manager?")
+    assert not ans.refused, ans.raw_answer
+    assert "Pathways to Becoming an AI/ML Product Manager" in ans.text, ans.text
+    assert {c.doc_id for c in ans.citations} == {"pathways-to-becoming-an-ai-ml-product-manager.md"}
+    assert a.ask("Which article talks about pricing AI features?").refused  # no article mentions pricing
