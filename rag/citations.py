@@ -177,7 +177,7 @@ def quantities(text: str) -> set[tuple[str, str]]:
 def _on_topic(topic: set[str], passage_words: set[str]) -> bool:
     """At least _TOPIC_SHARE of the topic words are in the passage, as written or abbreviated
     ("PM" for "product manager" and back)."""
-    found = {w for w in topic if w in passage_words or _ALIASES.get(w, {""}) <= passage_words}
+    found = {w for w in topic if w in passage_words or (w in _ALIASES and _ALIASES[w] <= passage_words)}
     found |= {w for w in topic for short, long in _ALIASES.items() if w in long and short in passage_words}
     return len(found) >= _TOPIC_SHARE * len(topic)
 

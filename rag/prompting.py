@@ -184,14 +184,16 @@ _SOURCE_QUESTION = re.compile(
     r"|\bpublish(?:ed|es|ing)?\b|\bpublication\b|\bwhat\s+(?:year|date)\b|\bhow\s+(?:old|recent)\b",
     re.IGNORECASE)
 
-
+# Said outright for an article without a byline when the bylines are shown: asked who wrote the
+# technical-PM blog post, the model named "the lead data scientist" its text mentions.
 UNKNOWN_BYLINE = "author and date not given"
 
 # "Which article should I read about ...?", "Where can I learn more about ...?": the answer is
 # an article, and the small model names it by its passage number ("[2] covers how to become an
 # AI/ML PM", "[1] and [3]"); see rag.citations.name_cited_articles.
 _WHICH_ARTICLE = re.compile(
-    r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:articles?|posts?|guides?|newsletters?|blogs?|readings?)\b|\bwhere\s+(?:can|should|do|could)\s+i\s+(?:read|learn|find)\b",
+    r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:articles?|posts?|guides?|newsletters?|blogs?|readings?)\b"
+    r"|\bwhere\s+(?:can|should|do|could)\s+i\s+(?:read|learn|find)\b",
     re.IGNORECASE)
 
 
@@ -224,12 +226,7 @@ def build_messages(question: str, passages: list[Passage], max_sentences: int = 
     for p in passages:
         # The byline goes with an article's first passage only: the title ties the others to
         # it, and each repeat would cost ~10 prompt tokens (~0.1 s) before the first token.
-        byline = ""
-        if bylines and p.hit.doc_id not in named:
-            # Said outright when unknown: asked who wrote an article without a byline, the
-            # model named "the lead data scientist" the text mentions, or the author of
-            # another article in the same series.
-            byline = f", {p.byline or UNKNOWN_BYLINE}"
+        byline = f", {p.byline or UNKNOWN_BYLINE}" if bylines and p.hit.doc_id not in named else ""
         named.add(p.hit.doc_id)
         where = p.hit.title + byline + (f" — {p.hit.chunk.heading}" if p.hit.chunk.heading else "")
         body = p.text.replace("<<<", "‹‹‹").replace(">>>", "›››")  # keep the fence unbreakable
