@@ -142,7 +142,9 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
     # visible in the code box, which renders lazily) starts with the first question.
     page.locator("#chat button[aria-label=Like]").last.click()
     deadline = time.time() + 10
-    while not app.feedback.exists() and time.time() < deadline:
+    # Wait for the whole line: the file exists as soon as the handler opens it, before the
+    # write lands (a clean-clone CI run read it empty once).
+    while not (app.feedback.exists() and app.feedback.read_text().endswith("\n")) and time.time() < deadline:
         time.sleep(0.2)
     assert "lantern-reviews.md" in app.feedback.read_text()
     page.locator("#keep").get_by_text("Keep the conversation").click()
