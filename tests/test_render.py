@@ -46,10 +46,11 @@ def test_export_markdown_has_questions_answers_and_quotes():
 
 
 def test_status_names_articles_models_and_build_time():
-    md = status_markdown({"documents": {"a.md": {}, "b.md": {}}, "chunks": 9, "embed_model": "mini",
-                          "built_at": "2025-01-02T03:04:05Z"}, "llama-cpp:qwen")
+    md = status_markdown({"documents": {"a.md": {"title": "Zebra <notes>"}, "b.md": {}}, "chunks": 9,
+                          "embed_model": "mini", "built_at": "2025-01-02T03:04:05Z"}, "llama-cpp:qwen")
     assert "2 articles" in md and "9 chunks" in md and "mini" in md and "qwen" in md
     assert "2025-01-02 03:04:05 UTC" in md
+    assert "<li>b.md</li><li>Zebra &lt;notes&gt;</li>" in md  # every article listed, by title
 
 
 def test_feedback_record_is_one_json_line_with_citations():

@@ -107,6 +107,9 @@ def ask(page, question: str):
 
 def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp_path: Path, app: App):
     assert "5 articles" in page.locator("#index-status").inner_text()
+    page.locator("#index-status summary").click()  # the folded list of titles
+    assert page.locator("#index-status li").count() == 5
+    assert page.locator("#index-status li").get_by_text("Pathways to Becoming an AI/ML Product Manager").is_visible()
     chat = page.locator("#chat")
     assert "What should a PM learn" in chat.inner_text()  # example questions on an empty chat
 

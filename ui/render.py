@@ -128,11 +128,17 @@ def feedback_record(answer: Answer, liked: bool) -> str:
 
 
 def status_markdown(manifest: dict[str, Any], llm: str) -> str:
-    """One line of index facts: what the answers are drawn from and by which models."""
+    """Index facts: what the answers are drawn from and by which models, and a folded list of
+    the articles' titles (the chat refuses "What articles are in the collection?": no passage
+    says so)."""
     built = str(manifest.get("built_at", "?")).replace("T", " ").replace("Z", " UTC")
-    return (f"**{len(manifest.get('documents', {}))} articles** · {manifest.get('chunks', 0)} chunks  \n"
+    docs = manifest.get("documents", {})
+    titles = sorted((str(d.get("title") or name) for name, d in docs.items()), key=str.lower)
+    listing = "".join(f"<li>{html.escape(t)}</li>" for t in titles)
+    return (f"**{len(docs)} articles** · {manifest.get('chunks', 0)} chunks  \n"
             f"Embeddings: `{manifest.get('embed_model', '?')}`  \nLLM: `{llm}`  \n"
-            f"Index built {built}")
+            f"Index built {built}\n\n"
+            f'<details class="pm-articles"><summary>Articles</summary><ul>{listing}</ul></details>')
 
 
 def upload_markdown(saved: dict[str, str], report: Any, failed: Sequence[Any]) -> str:
