@@ -93,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     ev_sub = ev.add_subparsers(dest="eval_command", required=True)
     sp = ev_sub.add_parser("answers", help="score answers against a QA file (JSON lines)",
                            description="Each line: {id, question, answer: str|null, must_include: [str],"
-                                       " evidence: [{doc, quote}]}; answer null = not answerable.")
+                                       " evidence: [{doc, quote}]}; answer null = not answerable. A quote"
+                                       " is found in the article ignoring case, line breaks and curly"
+                                       " quotes; one that is not found is reported on stderr.")
     common(sp)
     sp.add_argument("--qa", type=Path, required=True, help="QA file, e.g. eval/dev_qa.jsonl")
     sp.add_argument("--json", action="store_true", help="print one JSON object")

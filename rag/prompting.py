@@ -1,9 +1,10 @@
 """Prompt text and the numbered-context prompt, kept short on purpose.
 
 Prompt processing runs at ~95 tokens/s on this CPU, so every 100 tokens of context cost
-about a second before the first token. Each retrieved chunk is therefore cut down to the
-window of sentences most similar to the question (`Passage`), whose exact character span
-becomes what the citation quotes. The system prompt never changes, so llama.cpp reuses its
+about a second before the first token. Each retrieved chunk is cut to the window of sentences
+most similar to the question that fits `passage_tokens` (`Passage`; the default keeps a whole
+128-token chunk, docs/answers.md), whose exact character span becomes what the citation
+quotes. Bylines are added only for questions about who wrote an article or when. The system prompt never changes, so llama.cpp reuses its
 evaluated prefix across questions. Retrieved text is fenced as quoted material so that an
 article cannot smuggle instructions into the prompt. Verifying the answer is left to
 `rag.citations`.

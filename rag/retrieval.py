@@ -184,7 +184,7 @@ class HybridRetriever:
         return dense, bm25, dense2, bm252, [(r, first[r]) for r in top]
 
     def _doc_bm25(self, question: str, feedback: list[tuple[int, float]]) -> np.ndarray:
-        """BM25 of every whole document (title, byline, full text), in `_doc_ids` order. With RM3 on,
+        """BM25 of every whole document (title + full text), in `_doc_ids` order. With RM3 on,
         the query is expanded from the documents of the feedback chunks, as the chunk side is."""
         cfg = self.config
         if self._doc_lexical is None:
@@ -193,9 +193,7 @@ class HybridRetriever:
                     texts = []
                     for d in self._doc_ids:
                         a = self.data.articles[d]
-                        # The byline too: "what does Yael Gavish say about ...?" names the
-                        # article by its author, who appears nowhere in its text.
-                        texts.append("\n".join([a.title] * (cfg.title_repeat + 1) + [a.byline, a.text]))
+                        texts.append("\n".join([a.title] * (cfg.title_repeat + 1) + [a.text]))
                     self._doc_lexical = LexicalIndex(
                         texts, k1=cfg.bm25_k1, b=cfg.bm25_b,
                         acronyms=DEFAULT_ACRONYMS if cfg.expand_acronyms else None)
