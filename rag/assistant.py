@@ -52,6 +52,14 @@ REFUSAL_TEXT = (
     "The articles in this collection don't cover that question. The closest passages are"
     " listed below."
 )
+# A refusal after the LLM read close passages: it said NOT COVERED twice, or nothing it wrote
+# could be checked against them. "Don't cover" would then often be false: for dev q28, q31 and
+# q41 the answer is the highlighted sentence of a nearest passage ("You don't actually manage
+# anyone, unless you are the lead/head/director PM."), which the 1.5B model did not use.
+UNANSWERED_TEXT = (
+    "I couldn't find a clear answer to that in the articles. The closest passages are listed"
+    " below, each with its sentence nearest to your question."
+)
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -281,7 +289,8 @@ class Assistant:
                                   quote=closest[i])
                    for i, h in enumerate(near)]
         timings.total_ms = (time.perf_counter() - t0) * 1000
-        return Answer(question, REFUSAL_TEXT, True, [], [], nearest, standalone, raw, timings, llm_called,
+        text = UNANSWERED_TEXT if llm_called else REFUSAL_TEXT
+        return Answer(question, text, True, [], [], nearest, standalone, raw, timings, llm_called,
                       index_generation=data.generation)
 
     def _citation(self, n: int, p: Passage, data: IndexData, quote: tuple[int, int] | None = None) -> Citation:
