@@ -205,7 +205,8 @@ class Assistant:
             yield self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=False)
             return
         passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
-                                   bylines={h.doc_id: data.articles[h.doc_id].byline for h in hits})
+                                   bylines={h.doc_id: data.articles[h.doc_id].byline for h in hits},
+                                   authors={h.doc_id: data.articles[h.doc_id].author for h in hits})
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.

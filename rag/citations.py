@@ -182,6 +182,30 @@ def _on_topic(topic: set[str], passage_words: set[str]) -> bool:
     return len(found) >= _TOPIC_SHARE * len(topic)
 
 
+# After a surname opening a sentence, a verb of saying (or a possessive) makes it a name:
+# "Gavish says ...", "Hope's advice is ..."; "Hope is not a strategy" is the noun.
+_SAYS = (r"(?:['’]s\b|\s+(?:\w+\s+)?(?:says|said|argues|argued|writes|wrote|suggests|suggested|recommends"
+         r"|recommended|notes|noted|thinks|believes|explains|explained|advises|advised|warns|warned|points"
+         r"|describes|described|emphasi[sz]es|stresses|claims|states|mentions|mentioned|adds|added)\b)")
+
+
+def named_authors(text: str, passages: list[Passage]) -> set[str]:
+    """The passages' authors that `text` names: by full name, or by surname as a capitalised
+    word ("What does Gavish say ...?"); a surname opening the text only before a verb of saying
+    ("Gavish says ..."). Co-authors ("A and B", "A, B") count one by one."""
+    found = set()
+    for author in {p.author for p in passages if p.author}:
+        for name in re.split(r"\s*(?:,|&|\band\b)\s*", author):
+            parts = name.split()
+            if not parts:
+                continue
+            surname = re.escape(parts[-1])
+            if re.search(rf"\b{re.escape(name)}\b", text) or (len(parts[-1]) > 2 and (
+                    re.search(rf"(?<=\S)\s+{surname}\b", text) or re.match(rf"\s*{surname}{_SAYS}", text))):
+                found.add(author)
+    return found
+
+
 def _states(passage: set[tuple[str, str]], claimed: set[tuple[str, str]]) -> bool:
     """Every claimed quantity appears in the passage: same number and same unit word (a number
     that ends the sentence carries no unit and only needs the number)."""
@@ -247,6 +271,14 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # passage must be about it. Other words ("Stratechery and Lenny have excellent
             # articles ...", dev q07) are checked as usual.
             blended = blended * np.array([_on_topic(topic, pw) for pw in pwords], dtype=float)
+        # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
+        # which has no byline) puts words in her mouth, however well the words match: a sentence
+        # naming an author is supported only by that author's passages. An answer that names
+        # nobody is not held to the question's author ("How does Hope's view compare with the
+        # others?" is answered from all articles); its sources show their bylines.
+        authors = named_authors(text, passages)
+        if authors:
+            blended = blended * np.array([p.author in authors for p in passages], dtype=float)
         verdict = _VERDICT.match(text)
         added = own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS
         if (verdict and len(added) <= 1) or (yes_no and not added):

@@ -38,12 +38,17 @@ class Article:
     page_starts: tuple[tuple[int, int], ...] = ()
 
     @property
+    def author(self) -> str:
+        """The author(s) as the metadata names them ("Yael Gavish"); "" when not given."""
+        return self.metadata.get("author", "").strip()
+
+    @property
     def byline(self) -> str:
         """Who wrote the article, where and when, from its metadata ("by Yael Gavish,
         published on 25 July 2017"); "" when the metadata says nothing. The article text has no
         byline (front matter is metadata), so without this the LLM cannot answer "who wrote
         ...?" and guesses names from the text."""
-        author = self.metadata.get("author", "").strip()
+        author = self.author
         place = self.metadata.get("publication", "").strip()
         raw_date = self.metadata.get("date", "").strip()
         date = _human_date(raw_date)

@@ -95,6 +95,7 @@ class Passage:
     end: int
     text: str
     byline: str = ""  # the article's "by ..., published on ..." (`Article.byline`), if known
+    author: str = ""  # the article's author(s) (`Article.author`), if known
 
 
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -140,11 +141,12 @@ def closest_sentences(question_vec: np.ndarray, hits: list[Hit], article_texts: 
 
 def select_passages(
     question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str], embedder: Embedder,
-    *, max_tokens: int = 70, bylines: dict[str, str] | None = None,
+    *, max_tokens: int = 70, bylines: dict[str, str] | None = None, authors: dict[str, str] | None = None,
 ) -> list[Passage]:
     """For each hit, the contiguous sentence window (≤ max_tokens) around its sentence most
     similar to the question. Windows stay inside the chunk, so quotes are exact. `bylines`
-    (doc_id -> `Article.byline`) go with the passages of their article."""
+    (doc_id -> `Article.byline`) and `authors` (doc_id -> `Article.author`) go with the
+    passages of their article."""
     passages: list[Passage] = []
     for hit, (spans, scores) in zip(hits, _sentence_scores(question_vec, hits, article_texts, embedder), strict=True):
         doc_text = article_texts[hit.doc_id]
@@ -170,7 +172,7 @@ def select_passages(
             lo, hi = min(lo, j), max(hi, j)
         start, end = spans[lo][0], spans[hi][1]
         passages.append(Passage(len(passages) + 1, hit, start, end, doc_text[start:end],
-                                (bylines or {}).get(hit.doc_id, "")))
+                                (bylines or {}).get(hit.doc_id, ""), (authors or {}).get(hit.doc_id, "")))
     return passages
 
 

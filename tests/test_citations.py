@@ -181,7 +181,7 @@ def test_the_byline_supports_who_wrote_an_article(embedder):
     hit = Hit(Chunk("team.md", 0, 0, len(text), "", text), "The ML PM Handbook", 1.0, 0.5, 1.0, 1)
     question = "Who wrote the ML PM handbook?"
     answer = "Tyna Hope wrote the ML PM handbook [1]."
-    with_byline = [Passage(1, hit, 0, len(text), text, "by Tyna Hope, published on 9 May 2021")]
+    with_byline = [Passage(1, hit, 0, len(text), text, "by Tyna Hope, published on 9 May 2021", "Tyna Hope")]
     result = verify(answer, with_byline, ARTICLES, embedder, question=question)
     assert result.sentences[0].supported and result.sentences[0].passages == [1]
     result = verify(answer, [Passage(1, hit, 0, len(text), text)], ARTICLES, embedder, question=question)
@@ -189,6 +189,25 @@ def test_the_byline_supports_who_wrote_an_article(embedder):
     dated = verify("It was published in 2021 [1].", with_byline, ARTICLES, embedder,
                    question="When was the ML PM handbook published?")
     assert dated.sentences[0].supported
+
+
+def test_a_sentence_naming_an_author_is_supported_only_by_her_articles(embedder):
+    """"Gavish says that ... [1]" cited to an article she did not write (fresh f11) is a wrong
+    attribution, however well the words match that article."""
+    by_hope = [Passage(1, _passages()[0].hit, 0, len(ARTICLES["mon.md"]), ARTICLES["mon.md"],
+                       "by Tyna Hope", "Tyna Hope"), _passages()[1]]
+    wrong = "Tyna Hope says an ML PM partners with the data science team [2]."
+    assert verify(wrong, _passages(), ARTICLES, embedder).any_supported  # the words alone pass
+    assert not verify(wrong, by_hope, ARTICLES, embedder).any_supported
+    assert not verify("Hope says an ML PM partners with the data science team [2].", by_hope, ARTICLES,
+                      embedder).any_supported
+    for right in ["Tyna Hope says monitoring is not optional [1].", "Monitoring is not optional, says Hope [1]."]:
+        result = verify(right, by_hope, ARTICLES, embedder)
+        assert result.sentences[0].supported and result.sentences[0].passages == [1], right
+    # Naming nobody, a sentence may come from any article whatever the question names.
+    anyone = verify("An ML PM partners with the data science team [2].", by_hope, ARTICLES, embedder,
+                    question="What does Tyna Hope say about data science teams?")
+    assert anyone.sentences[0].supported and anyone.sentences[0].passages == [2]
 
 
 def _titled(titles: list[str]) -> list[Passage]:
