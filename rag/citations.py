@@ -195,15 +195,30 @@ def named_authors(text: str, passages: list[Passage]) -> set[str]:
     ("Gavish says ..."). Co-authors ("A and B", "A, B") count one by one."""
     found = set()
     for author in {p.author for p in passages if p.author}:
-        for name in re.split(r"\s*(?:,|&|\band\b)\s*", author):
-            parts = name.split()
-            if not parts:
-                continue
-            surname = re.escape(parts[-1])
-            if re.search(rf"\b{re.escape(name)}\b", text) or (len(parts[-1]) > 2 and (
-                    re.search(rf"(?<=\S)\s+{surname}\b", text) or re.match(rf"\s*{surname}{_SAYS}", text))):
+        for name, surname in _names(author):
+            if re.search(rf"\b{re.escape(name)}\b", text) or (surname and (
+                    re.search(rf"(?<=\S)\s+{re.escape(surname)}\b", text)
+                    or re.match(rf"\s*{re.escape(surname)}{_SAYS}", text))):
                 found.add(author)
     return found
+
+
+def _names(author: str) -> list[tuple[str, str]]:
+    """(full name, surname) of each co-author; the surname is "" when too short to trust."""
+    out = []
+    for name in re.split(r"\s*(?:,|&|\band\b)\s*", author):
+        parts = name.split()
+        if parts:
+            out.append((name, parts[-1] if len(parts[-1]) > 2 else ""))
+    return out
+
+
+def _speaks_for(passage: Passage, authors: set[str]) -> bool:
+    """The passage is by one of `authors`, or names one of them (an article quoting her)."""
+    if passage.author in authors:
+        return True
+    return any(re.search(rf"\b{re.escape(surname or name)}\b", passage.text)
+               for author in authors for name, surname in _names(author))
 
 
 def _states(passage: set[tuple[str, str]], claimed: set[tuple[str, str]]) -> bool:
@@ -273,12 +288,13 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             blended = blended * np.array([_on_topic(topic, pw) for pw in pwords], dtype=float)
         # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
         # which has no byline) puts words in her mouth, however well the words match: a sentence
-        # naming an author is supported only by that author's passages. An answer that names
-        # nobody is not held to the question's author ("How does Hope's view compare with the
-        # others?" is answered from all articles); its sources show their bylines.
+        # naming an author is supported only by her passages, or by passages that name her (an
+        # article quoting her). An answer that names nobody is not held to the question's
+        # author ("How does Hope's view compare with the others?" is answered from all
+        # articles); its sources show their bylines.
         authors = named_authors(text, passages)
         if authors:
-            blended = blended * np.array([p.author in authors for p in passages], dtype=float)
+            blended = blended * np.array([_speaks_for(p, authors) for p in passages], dtype=float)
         verdict = _VERDICT.match(text)
         added = own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS
         if (verdict and len(added) <= 1) or (yes_no and not added):

@@ -204,6 +204,10 @@ def test_a_sentence_naming_an_author_is_supported_only_by_her_articles(embedder)
     for right in ["Tyna Hope says monitoring is not optional [1].", "Monitoring is not optional, says Hope [1]."]:
         result = verify(right, by_hope, ARTICLES, embedder)
         assert result.sentences[0].supported and result.sentences[0].passages == [1], right
+    # An article that names her may report what she says.
+    quoting = dict(ARTICLES, **{"team.md": "As Tyna Hope puts it, an ML PM partners with the data science team."})
+    quoted = [by_hope[0], Passage(2, _passages()[1].hit, 0, len(quoting["team.md"]), quoting["team.md"])]
+    assert verify(wrong, quoted, quoting, embedder).sentences[0].passages == [2]
     # Naming nobody, a sentence may come from any article whatever the question names.
     anyone = verify("An ML PM partners with the data science team [2].", by_hope, ARTICLES, embedder,
                     question="What does Tyna Hope say about data science teams?")
