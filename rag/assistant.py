@@ -39,6 +39,7 @@ from rag.prompting import (
 from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
 from rag.store import IndexData
 from rag.stores import Store, open_retriever, open_store
+from rag.summary import asks_for_summary, named_article, summary_passages
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +201,27 @@ class Assistant:
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in found), default=0.0)
         floor, retry_floor = self.settings.relevance_gates()
-        if not hits or best < floor:
+        gated = not hits or best < floor
+        summarized = named_article(standalone, data.articles) if gated and asks_for_summary(standalone) else None
+        if summarized:
+            # "TL;DR of Tyna Hope's article?" names its article but resembles no passage, so
+            # the gate would refuse it; the passages are the article's opening and most central
+            # chunks (rag.summary). A summary request that passes the gate ("Summarize the
+            # step-by-step guide") keeps its retrieved passages: on the questions tried, answers
+            # from them listed more of the article (docs/answers.md, stop 21).
+            log.info("summary of %s asked; its passages replace retrieval", summarized)
+            article = data.articles[summarized]
+            passages = summary_passages(article, qvec, self.embedder, k=shown, chunk_tokens=self.settings.chunk_tokens,
+                                        overlap_tokens=self.settings.chunk_overlap, byline=article.byline)
+            hits, best = [p.hit for p in passages], max(best, retry_floor)
+        elif gated:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
             yield self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=False)
             return
-        passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
-                                   bylines={h.doc_id: data.articles[h.doc_id].byline for h in hits},
-                                   authors={h.doc_id: data.articles[h.doc_id].author for h in hits})
+        else:
+            passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
+                                       bylines={h.doc_id: data.articles[h.doc_id].byline for h in hits},
+                                       authors={h.doc_id: data.articles[h.doc_id].author for h in hits})
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.

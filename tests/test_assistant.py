@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from rag.answer import Answer
@@ -198,3 +200,23 @@ def test_forced_answer_the_passages_do_not_support_is_still_refused(built_index,
     a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
     ans = a.ask("What's the typical salary range for an AI/ML product manager?")
     assert len(llm.calls) == 2 and ans.refused and ans.llm_called
+
+
+def test_a_summary_of_a_named_article_reads_that_article_past_the_gate(built_index, embedder):
+    """"TL;DR of Tyna Hope's article?" resembles no passage (every cosine is below the gate),
+    so it was refused without the LLM; it names an article, which the LLM now reads."""
+    opening = "She shares her thoughts on how to transition from a product manager to an ML product manager."
+    llm = ScriptedChat(reply=opening + " [1]", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    question = "What's the TL;DR of Tyna Hope's article?"
+    assert max(h.dense for h in a.search(question, k=20)) < built_index.relevance_gates()[0]
+    ans = a.ask(question)
+    assert ans.llm_called and len(llm.calls) == 1
+    blocks = re.findall(r"^\[\d\] \((.*?)[,—)]", llm.calls[0], flags=re.MULTILINE)
+    assert len(blocks) == 4 and {b.strip() for b in blocks} == {"Product Management with a Data Science Mindset."}, blocks
+    assert "by Tyna Hope" in llm.calls[0]  # the question names her: bylines are shown
+    assert not ans.refused and {c.doc_id for c in ans.citations} == {MONITORING}  # the opening chunk
+    # Not named, a summary request goes through retrieval and the gate as before.
+    llm.calls.clear()
+    off = a.ask("Summarize what the articles say about sourdough baking.")
+    assert off.refused and not off.llm_called and llm.calls == []

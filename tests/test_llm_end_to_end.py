@@ -108,3 +108,13 @@ def test_which_article_to_read_is_answered_with_its_title(built_index, embedder,
     assert "Pathways to Becoming an AI/ML Product Manager" in ans.text, ans.text
     assert {c.doc_id for c in ans.citations} == {"pathways-to-becoming-an-ai-ml-product-manager.md"}
     assert a.ask("Which article talks about pricing AI features?").refused  # no article mentions pricing
+
+
+def test_a_tldr_of_an_article_named_by_its_author_is_answered_from_it(built_index, embedder, local_llm) -> None:
+    """Like no passage in particular, "What's the TL;DR of Tyna Hope's article?" was refused
+    by the relevance gate; it names her article, whose opening and central chunks answer it."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("What's the TL;DR of Tyna Hope's article?")
+    assert ans.llm_called and not ans.refused, ans.raw_answer
+    assert {c.doc_id for c in ans.citations} == {"product-management-with-a-data-science-mindset.md"}, ans.citations
+    assert any(s.supported for s in ans.sentences)

@@ -1,0 +1,101 @@
+"""Questions that ask for the gist of one named article, and the passages that answer them.
+
+"What's the TL;DR of Tyna Hope's article?" is like no passage in particular: retrieval ranks
+chunks by their likeness to the question, and every chunk's cosine to it is below the
+relevance gate, so it was refused without the LLM although the article is right there. When
+such a question asks for a summary (`asks_for_summary`) and names one article, by its author
+or by words of its title no other title has (`named_article`), the LLM gets that article's
+opening chunk and its most central chunks (closest to the mean of its chunk embeddings: what
+the article keeps coming back to), in article order (`summary_passages`). `rag.assistant`
+does this only where the gate would refuse: a summary request retrieval can answer keeps its
+retrieved passages. The chunks are cut
+again from the article text with the index's chunking settings, so this works the same on
+the FAISS folder and on Postgres, and their embeddings come from the embedding cache when
+this machine built the index. Generation, verification and refusal are left to
+`rag.assistant`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from rag.chunking import chunk_text, embedding_text
+from rag.citations import content_words, named_authors
+from rag.documents import Article
+from rag.embedding import Embedder
+from rag.prompting import Passage
+from rag.retrieval import Hit
+
+_SUMMARY = re.compile(
+    r"\bsummar(?:y|ies|ise|ize|ised|ized|ising|izing)\b|\btl\s*;?\s*dr\b|\bgist\b|\bin\s+a\s+nutshell\b"
+    r"|\b(?:key|main|big|core|central)\s+(?:takeaways?|points?|ideas?|lessons?|messages?|arguments?|themes?)\b"
+    r"|\boverview\s+of\b|\bwhat\s+is\s+(?:the\s+)?[^?]{0,60}?\b(?:article|post|guide|newsletter|piece|blog)\s+about\b",
+    re.IGNORECASE)
+
+
+def asks_for_summary(question: str) -> bool:
+    """True when `question` asks for an article's gist: "Summarize ...", "TL;DR", "key
+    takeaways", "in a nutshell", "What is the ... post about?"."""
+    return bool(_SUMMARY.search(question))
+
+
+def named_article(question: str, articles: dict[str, Article]) -> str | None:
+    """The doc_id of the one article `question` names, else None. An article is named by its
+    author, by its publication if no other article has it, or by its distinctive title words:
+    at least two, or all it has ("the Sprint 2 post", "the step-by-step guide", "the technical
+    PM blog post"). Words most titles share ("product", "manager") name nothing. A tie names
+    nothing: guessing would summarize the wrong article."""
+    asked = content_words(question)
+    by_author = {d for d, a in articles.items() if a.author and named_authors(question, [_Authored(a.author)])}
+    # "The Prowess newsletter": a publication only one article has names it too.
+    places = {d: content_words(a.metadata.get("publication", "")) for d, a in articles.items()}
+    by_place = {d for d, p in places.items() if p and p <= asked and sum(p == q for q in places.values()) == 1}
+    if len(by_author | by_place) == 1:
+        return next(iter(by_author | by_place))
+    candidates = by_author or set(articles)
+    words = {d: content_words(a.title) | places[d] for d, a in articles.items()}
+    scores = {}
+    for d in candidates:
+        others = set().union(*(w for o, w in words.items() if o != d))
+        distinctive = words[d] - others
+        found = len(distinctive & asked)
+        if distinctive and found >= min(2, len(distinctive)):
+            scores[d] = found
+    if not scores:
+        return None
+    best = max(scores.values())
+    top = [d for d, s in scores.items() if s == best]
+    return top[0] if len(top) == 1 else None
+
+
+class _Authored:
+    """The one field `named_authors` reads from a passage."""
+
+    def __init__(self, author: str):
+        self.author = author
+
+
+def summary_passages(article: Article, question_vec: np.ndarray, embedder: Embedder, *, k: int,
+                     chunk_tokens: int, overlap_tokens: int, byline: str = "") -> list[Passage]:
+    """The article's first chunk and its k-1 chunks closest to the mean of its chunk
+    embeddings, in article order, numbered 1..k. A hit's `dense` is its cosine to the question,
+    as for retrieved hits, so scores on the page mean the same thing."""
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    chunks = chunk_text(article.doc_id, article.text, embedder.count_tokens,
+                        chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
+    if not chunks:
+        return []
+    vecs = embedder.embed([embedding_text(article.title, c) for c in chunks])
+    centre = vecs.mean(axis=0)
+    central = [int(i) for i in np.argsort(-(vecs @ centre)) if i != 0][: k - 1]
+    chosen = sorted({0, *central})
+    similarity = vecs @ question_vec
+    passages = []
+    for n, i in enumerate(chosen, start=1):
+        c = chunks[i]
+        hit = Hit(c, article.title, float(similarity[i]), float(similarity[i]), 0.0, n)
+        passages.append(Passage(n, hit, c.start, c.end, c.text, byline, article.author))
+    return passages

@@ -1,0 +1,79 @@
+"""rag.summary: which questions ask for an article's gist, which article they name, and the
+passages that stand for it (real embedding model)."""
+
+import pytest
+
+from rag.chunking import chunk_text
+from rag.documents import Article
+from rag.summary import asks_for_summary, named_article, summary_passages
+
+
+def _article(doc_id: str, title: str, text: str = "Some text.", **metadata: str) -> Article:
+    return Article(doc_id, title, text, "hash", metadata)
+
+
+ARTICLES = {a.doc_id: a for a in [
+    _article("hope.md", "Product Management with a Data Science Mindset", author="Tyna Hope"),
+    _article("guide.md", "The Step-By-Step PM Guide to Building Machine Learning Based Products",
+             author="Yael Gavish"),
+    _article("sprint2.md", "Sprint 2 — Do what you do"),
+    _article("tech.md", "Becoming a more technical product manager"),
+    _article("paths.md", "Pathways to Becoming an AI/ML Product Manager", publication="Prowess"),
+]}
+
+
+@pytest.mark.parametrize("question", [
+    "Summarize the step-by-step guide.", "What's the TL;DR of Tyna Hope's article?",
+    "What are the key takeaways of the Sprint 2 post?", "Give me the gist of the technical PM blog post.",
+    "What is the newsletter about becoming an AI/ML PM about, in a nutshell?",
+])
+def test_a_request_for_the_gist_is_a_summary_question(question):
+    assert asks_for_summary(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Why is monitoring important?", "What is a data pipeline?", "Who wrote the step-by-step guide?",
+])
+def test_other_questions_are_not(question):
+    assert not asks_for_summary(question)
+
+
+@pytest.mark.parametrize(("question", "doc_id"), [
+    ("What's the TL;DR of Tyna Hope's article?", "hope.md"),  # the author
+    ("Summarize what Gavish says.", "guide.md"),  # a surname
+    ("Summarize the step-by-step guide.", "guide.md"),  # two words only its title has
+    ("What are the key takeaways of the Sprint 2 post?", "sprint2.md"),
+    ("Give me the gist of the technical PM blog post.", "tech.md"),  # the one word only its title has
+    ("What are the key points of the Prowess newsletter?", "paths.md"),  # its publication
+    ("Summarize what the articles say about product management.", None),  # words most titles share
+    ("Summarize what the articles say about pricing.", None),
+])
+def test_the_article_a_question_names(question, doc_id):
+    assert named_article(question, ARTICLES) == doc_id
+
+
+def test_two_articles_named_equally_name_neither():
+    both = dict(ARTICLES, **{"hope2.md": _article("hope2.md", "Monitoring in Production", author="Tyna Hope")})
+    assert named_article("What's the TL;DR of Tyna Hope's article?", both) is None
+    assert named_article("Summarize Tyna Hope's post on monitoring in production.", both) == "hope2.md"
+
+
+def test_summary_passages_are_the_opening_and_the_most_central_chunks_in_order(embedder):
+    paragraphs = [f"Monitoring models in production matters, part {i}. Models go stale without anyone noticing."
+                  for i in range(6)]
+    paragraphs.insert(0, "This post introduces what a PM should know about keeping models healthy.")
+    paragraphs.insert(3, "Unrelated aside: my cat likes to sleep on the keyboard when I write.")
+    text = "\n\n".join(paragraphs)
+    article = _article("mon.md", "Keeping Models Healthy", text, author="Tyna Hope")
+    chunks = chunk_text("mon.md", text, embedder.count_tokens, chunk_tokens=24, overlap_tokens=0)
+    assert len(chunks) > 4
+    qvec = embedder.embed_query("What's the TL;DR of this post?")
+    passages = summary_passages(article, qvec, embedder, k=4, chunk_tokens=24, overlap_tokens=0,
+                                byline="by Tyna Hope")
+    assert [p.n for p in passages] == [1, 2, 3, 4]
+    assert passages[0].start == chunks[0].start  # the opening
+    assert [p.start for p in passages] == sorted(p.start for p in passages)  # article order
+    assert all("cat" not in p.text for p in passages)  # the aside is not central
+    assert all(p.text == text[p.start:p.end] and p.author == "Tyna Hope" for p in passages)
+    with pytest.raises(ValueError):
+        summary_passages(article, qvec, embedder, k=0, chunk_tokens=24, overlap_tokens=0)
