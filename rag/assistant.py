@@ -202,18 +202,19 @@ class Assistant:
         best = max((h.dense for h in found), default=0.0)
         floor, retry_floor = self.settings.relevance_gates()
         gated = not hits or best < floor
+        # "TL;DR of Tyna Hope's article?" names its article but resembles no passage, so the
+        # gate would refuse it; the passages are the article's opening and most central chunks
+        # (rag.summary). A summary request that passes the gate ("Summarize the step-by-step
+        # guide") keeps its retrieved passages: on the questions tried, answers from them
+        # listed more of the article (docs/answers.md, stop 21).
         summarized = named_article(standalone, data.articles) if gated and asks_for_summary(standalone) else None
-        if summarized:
-            # "TL;DR of Tyna Hope's article?" names its article but resembles no passage, so
-            # the gate would refuse it; the passages are the article's opening and most central
-            # chunks (rag.summary). A summary request that passes the gate ("Summarize the
-            # step-by-step guide") keeps its retrieved passages: on the questions tried, answers
-            # from them listed more of the article (docs/answers.md, stop 21).
+        summary = summary_passages(
+            data.articles[summarized], qvec, self.embedder, k=shown, chunk_tokens=self.settings.chunk_tokens,
+            overlap_tokens=self.settings.chunk_overlap, byline=data.articles[summarized].byline,
+        ) if summarized else []
+        if summary:
             log.info("summary of %s asked; its passages replace retrieval", summarized)
-            article = data.articles[summarized]
-            passages = summary_passages(article, qvec, self.embedder, k=shown, chunk_tokens=self.settings.chunk_tokens,
-                                        overlap_tokens=self.settings.chunk_overlap, byline=article.byline)
-            hits, best = [p.hit for p in passages], max(best, retry_floor)
+            passages, hits, best = summary, [p.hit for p in summary], max(best, retry_floor)
         elif gated:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
             yield self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=False)

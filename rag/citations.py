@@ -12,6 +12,7 @@ an exact substring of the article. Retrieval and generation are left to other mo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,12 +190,13 @@ _SAYS = (r"(?:['’]s\b|\s+(?:\w+\s+)?(?:says|said|argues|argued|writes|wrote|su
          r"|describes|described|emphasi[sz]es|stresses|claims|states|mentions|mentioned|adds|added)\b)")
 
 
-def named_authors(text: str, passages: list[Passage]) -> set[str]:
-    """The passages' authors that `text` names: by full name, or by surname as a capitalised
-    word ("What does Gavish say ...?"); a surname opening the text only before a verb of saying
-    ("Gavish says ..."). Co-authors ("A and B", "A, B") count one by one."""
+def named_authors(text: str, authors: Iterable[str]) -> set[str]:
+    """Those of `authors` (as `Article.author` gives them) that `text` names: by full name, or
+    by surname as a capitalised word ("What does Gavish say ...?"); a surname opening the text
+    only before a verb of saying ("Gavish says ..."). Co-authors ("A and B", "A, B") count one
+    by one."""
     found = set()
-    for author in {p.author for p in passages if p.author}:
+    for author in {a for a in authors if a}:
         for name, surname in _names(author):
             if re.search(rf"\b{re.escape(name)}\b", text) or (surname and (
                     re.search(rf"(?<=\S)\s+{re.escape(surname)}\b", text)
@@ -292,7 +294,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # article quoting her). An answer that names nobody is not held to the question's
         # author ("How does Hope's view compare with the others?" is answered from all
         # articles); its sources show their bylines.
-        authors = named_authors(text, passages)
+        authors = named_authors(text, [p.author for p in passages])
         if authors:
             blended = blended * np.array([_speaks_for(p, authors) for p in passages], dtype=float)
         verdict = _VERDICT.match(text)

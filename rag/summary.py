@@ -8,11 +8,10 @@ or by words of its title no other title has (`named_article`), the LLM gets that
 opening chunk and its most central chunks (closest to the mean of its chunk embeddings: what
 the article keeps coming back to), in article order (`summary_passages`). `rag.assistant`
 does this only where the gate would refuse: a summary request retrieval can answer keeps its
-retrieved passages. The chunks are cut
-again from the article text with the index's chunking settings, so this works the same on
-the FAISS folder and on Postgres, and their embeddings come from the embedding cache when
-this machine built the index. Generation, verification and refusal are left to
-`rag.assistant`.
+retrieved passages. The chunks are cut again from the article text with the index's chunking
+settings, so this works the same on the FAISS folder and on Postgres, and their embeddings
+come from the embedding cache when this machine built the index. Generation, verification
+and refusal are left to `rag.assistant`.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ def named_article(question: str, articles: dict[str, Article]) -> str | None:
     PM blog post"). Words most titles share ("product", "manager") name nothing. A tie names
     nothing: guessing would summarize the wrong article."""
     asked = content_words(question)
-    by_author = {d for d, a in articles.items() if a.author and named_authors(question, [_Authored(a.author)])}
+    by_author = {d for d, a in articles.items() if named_authors(question, [a.author])}
     # "The Prowess newsletter": a publication only one article has names it too.
     places = {d: content_words(a.metadata.get("publication", "")) for d, a in articles.items()}
     by_place = {d for d, p in places.items() if p and p <= asked and sum(p == q for q in places.values()) == 1}
@@ -68,13 +67,6 @@ def named_article(question: str, articles: dict[str, Article]) -> str | None:
     best = max(scores.values())
     top = [d for d, s in scores.items() if s == best]
     return top[0] if len(top) == 1 else None
-
-
-class _Authored:
-    """The one field `named_authors` reads from a passage."""
-
-    def __init__(self, author: str):
-        self.author = author
 
 
 def summary_passages(article: Article, question_vec: np.ndarray, embedder: Embedder, *, k: int,
