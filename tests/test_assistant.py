@@ -220,3 +220,19 @@ def test_a_summary_of_a_named_article_reads_that_article_past_the_gate(built_ind
     llm.calls.clear()
     off = a.ask("Summarize what the articles say about sourdough baking.")
     assert off.refused and not off.llm_called and llm.calls == []
+
+
+def test_a_question_naming_an_author_below_the_gate_lists_her_passages(built_index, embedder):
+    """"What does Gavish say about data?" is like too many passages of every article to pass the
+    gate. It is still refused without the LLM (read by the LLM, such passages gave invented
+    claims), but the nearest passages listed are her guide's, not whatever came closest."""
+    llm = ScriptedChat(reply="should never be used", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    question = "What does Gavish say about data?"
+    retrieved = a.search(question, k=20)
+    assert max(h.dense for h in retrieved) < built_index.relevance_gates()[0]
+    guide = "The Step-By-Step PM Guide to Building Machine Learning Based Products"
+    assert {h.title for h in retrieved[:3]} != {guide}
+    ans = a.ask(question)
+    assert ans.refused and not ans.llm_called and llm.calls == []
+    assert len(ans.nearest) == 3 and {c.title for c in ans.nearest} == {guide}

@@ -1,11 +1,11 @@
-"""rag.summary: which questions ask for an article's gist, which article they name, and the
+"""rag.named_article: which questions ask for an article's gist, which article they name, and the
 passages that stand for it (real embedding model)."""
 
 import pytest
 
 from rag.chunking import chunk_text
 from rag.documents import Article
-from rag.summary import asks_for_summary, named_article, summary_passages
+from rag.named_article import article_passages, asks_for_summary, named_article, summary_passages
 
 
 def _article(doc_id: str, title: str, text: str = "Some text.", **metadata: str) -> Article:
@@ -52,6 +52,14 @@ def test_the_article_a_question_names(question, doc_id):
     assert named_article(question, ARTICLES) == doc_id
 
 
+def test_without_a_summary_request_only_an_author_or_publication_names_an_article():
+    """Title words are topic words too: "data science" does not name the Data Science Mindset post."""
+    assert named_article("What does Gavish say about data?", ARTICLES, by_title=False) == "guide.md"
+    assert named_article("What does the Prowess newsletter say about courses?", ARTICLES, by_title=False) == "paths.md"
+    assert named_article("What is data science?", ARTICLES, by_title=False) is None
+    assert named_article("What is data science?", ARTICLES) == "hope.md"  # what by_title=True would do
+
+
 def test_two_articles_named_equally_name_neither():
     both = dict(ARTICLES, **{"hope2.md": _article("hope2.md", "Monitoring in Production", author="Tyna Hope")})
     assert named_article("What's the TL;DR of Tyna Hope's article?", both) is None
@@ -77,3 +85,19 @@ def test_summary_passages_are_the_opening_and_the_most_central_chunks_in_order(e
     assert all(p.text == text[p.start:p.end] and p.author == "Tyna Hope" for p in passages)
     with pytest.raises(ValueError):
         summary_passages(article, qvec, embedder, k=0, chunk_tokens=24, overlap_tokens=0)
+
+
+def test_article_passages_are_the_chunks_most_like_the_question_best_first(embedder):
+    text = "\n\n".join([
+        "Our team adopted lantern reviews last spring.",
+        "Pricing the product was hard: we tried three tiers and dropped one.",
+        "The roadmap is a list of ways to improve the algorithm.",
+        "Monitoring models in production matters: models go stale without anyone noticing.",
+    ])
+    article = _article("mix.md", "A Mixed Bag", text, author="Tyna Hope")
+    qvec = embedder.embed_query("How did they price the product?")
+    passages = article_passages(article, qvec, embedder, k=2, chunk_tokens=16, overlap_tokens=0)
+    assert len(passages) == 2 and [p.n for p in passages] == [1, 2]
+    assert "Pricing" in passages[0].text
+    assert passages[0].hit.dense >= passages[1].hit.dense
+    assert all(p.text == text[p.start:p.end] and p.author == "Tyna Hope" for p in passages)

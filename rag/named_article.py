@@ -1,14 +1,17 @@
-"""Questions that ask for the gist of one named article, and the passages that answer them.
+"""Questions that name one article, and the passages that answer them from it.
 
-"What's the TL;DR of Tyna Hope's article?" is like no passage in particular: retrieval ranks
-chunks by their likeness to the question, and every chunk's cosine to it is below the
-relevance gate, so it was refused without the LLM although the article is right there. When
-such a question asks for a summary (`asks_for_summary`) and names one article, by its author
-or by words of its title no other title has (`named_article`), the LLM gets that article's
-opening chunk and its most central chunks (closest to the mean of its chunk embeddings: what
-the article keeps coming back to), in article order (`summary_passages`). `rag.assistant`
-does this only where the gate would refuse: a summary request retrieval can answer keeps its
-retrieved passages. The chunks are cut again from the article text with the index's chunking
+"What's the TL;DR of Tyna Hope's article?" is like no passage in particular, and "What does
+Gavish say about data?" is like too many: retrieval ranks chunks of every article by their
+likeness to the question, and the best cosine stays below the relevance gate, so both were
+refused without the LLM although they name an article of the collection. `named_article`
+finds the one article a question names: by its author or publication, and for a summary
+request (`asks_for_summary`) also by words of its title no other title has (without the
+summary's intent, title words are just topic words: "data science" is in a title too). A
+summary gets that article's opening chunk and its most central chunks (closest to the mean of
+its chunk embeddings: what the article keeps coming back to), in article order
+(`summary_passages`); another question gets the article's chunks most like it
+(`article_passages`). `rag.assistant` does this only where the gate would refuse: a question
+retrieval can answer keeps its retrieved passages. The chunks are cut again from the article text with the index's chunking
 settings, so this works the same on the FAISS folder and on Postgres, and their embeddings
 come from the embedding cache when this machine built the index. Generation, verification
 and refusal are left to `rag.assistant`.
@@ -20,7 +23,7 @@ import re
 
 import numpy as np
 
-from rag.chunking import chunk_text, embedding_text
+from rag.chunking import Chunk, chunk_text, embedding_text
 from rag.citations import content_words, named_authors
 from rag.documents import Article
 from rag.embedding import Embedder
@@ -40,12 +43,12 @@ def asks_for_summary(question: str) -> bool:
     return bool(_SUMMARY.search(question))
 
 
-def named_article(question: str, articles: dict[str, Article]) -> str | None:
+def named_article(question: str, articles: dict[str, Article], *, by_title: bool = True) -> str | None:
     """The doc_id of the one article `question` names, else None. An article is named by its
-    author, by its publication if no other article has it, or by its distinctive title words:
-    at least two, or all it has ("the Sprint 2 post", "the step-by-step guide", "the technical
-    PM blog post"). Words most titles share ("product", "manager") name nothing. A tie names
-    nothing: guessing would summarize the wrong article."""
+    author, by its publication if no other article has it, or (with `by_title`) by its
+    distinctive title words: at least two, or all it has ("the Sprint 2 post", "the
+    step-by-step guide", "the technical PM blog post"). Words most titles share ("product",
+    "manager") name nothing. A tie names nothing: guessing would answer from the wrong article."""
     asked = content_words(question)
     by_author = {d for d, a in articles.items() if named_authors(question, [a.author])}
     # "The Prowess newsletter": a publication only one article has names it too.
@@ -53,6 +56,8 @@ def named_article(question: str, articles: dict[str, Article]) -> str | None:
     by_place = {d for d, p in places.items() if p and p <= asked and sum(p == q for q in places.values()) == 1}
     if len(by_author | by_place) == 1:
         return next(iter(by_author | by_place))
+    if not by_title:
+        return None
     candidates = by_author or set(articles)
     words = {d: content_words(a.title) | places[d] for d, a in articles.items()}
     scores = {}
@@ -74,19 +79,38 @@ def summary_passages(article: Article, question_vec: np.ndarray, embedder: Embed
     """The article's first chunk and its k-1 chunks closest to the mean of its chunk
     embeddings, in article order, numbered 1..k. A hit's `dense` is its cosine to the question,
     as for retrieved hits, so scores on the page mean the same thing."""
+    chunks, vecs = _chunks(article, embedder, k, chunk_tokens, overlap_tokens)
+    if not chunks:
+        return []
+    central = [int(i) for i in np.argsort(-(vecs @ vecs.mean(axis=0))) if i != 0][: k - 1]
+    return _passages(article, chunks, vecs @ question_vec, sorted({0, *central}), byline)
+
+
+def article_passages(article: Article, question_vec: np.ndarray, embedder: Embedder, *, k: int,
+                     chunk_tokens: int, overlap_tokens: int, byline: str = "") -> list[Passage]:
+    """The article's k chunks most like the question, best first, numbered 1..k."""
+    chunks, vecs = _chunks(article, embedder, k, chunk_tokens, overlap_tokens)
+    if not chunks:
+        return []
+    similarity = vecs @ question_vec
+    return _passages(article, chunks, similarity, [int(i) for i in np.argsort(-similarity)[:k]], byline)
+
+
+def _chunks(article: Article, embedder: Embedder, k: int, chunk_tokens: int,
+            overlap_tokens: int) -> tuple[list[Chunk], np.ndarray]:
     if k < 1:
         raise ValueError("k must be at least 1")
     chunks = chunk_text(article.doc_id, article.text, embedder.count_tokens,
                         chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
     if not chunks:
-        return []
-    vecs = embedder.embed([embedding_text(article.title, c) for c in chunks])
-    centre = vecs.mean(axis=0)
-    central = [int(i) for i in np.argsort(-(vecs @ centre)) if i != 0][: k - 1]
-    chosen = sorted({0, *central})
-    similarity = vecs @ question_vec
+        return [], np.zeros((0, embedder.dim), np.float32)
+    return chunks, embedder.embed([embedding_text(article.title, c) for c in chunks])
+
+
+def _passages(article: Article, chunks: list[Chunk], similarity: np.ndarray, order: list[int],
+              byline: str) -> list[Passage]:
     passages = []
-    for n, i in enumerate(chosen, start=1):
+    for n, i in enumerate(order, start=1):
         c = chunks[i]
         hit = Hit(c, article.title, float(similarity[i]), float(similarity[i]), 0.0, n)
         passages.append(Passage(n, hit, c.start, c.end, c.text, byline, article.author))
