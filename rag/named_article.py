@@ -12,10 +12,10 @@ its chunk embeddings: what the article keeps coming back to), in article order
 (`summary_passages`), for the LLM. Another question is still refused without the LLM (read by
 it, such passages gave invented claims, docs/answers.md), and its refusal lists the article's
 chunks most like it (`article_passages`). `rag.assistant` does this only where the gate would
-refuse: a question retrieval can answer keeps its retrieved passages. The chunks are cut again from the article text with the index's chunking
-settings, so this works the same on the FAISS folder and on Postgres, and their embeddings
-come from the embedding cache when this machine built the index. Generation, verification
-and refusal are left to `rag.assistant`.
+refuse: a question retrieval can answer keeps its retrieved passages. The chunks are cut again
+from the article text with the index's chunking settings, so this works the same on the FAISS
+folder and on Postgres, and their embeddings come from the embedding cache when this machine
+built the index. Generation, verification and refusal are left to `rag.assistant`.
 """
 
 from __future__ import annotations
