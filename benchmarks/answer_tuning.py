@@ -125,12 +125,6 @@ def _overlap(doc: str, s: int, e: int, gold: list[tuple[str, int, int]]) -> bool
     return any(doc == g[0] and g[1] >= 0 and s < g[2] and g[1] < e for g in gold)
 
 
-def _sources(a: Assistant) -> dict[str, dict[str, str]]:
-    """select_passages' `bylines` and `authors`, as Assistant.stream passes them."""
-    articles = a.index.articles.items()
-    return {"bylines": {d: art.byline for d, art in articles}, "authors": {d: art.author for d, art in articles}}
-
-
 def cmd_retrieval(args: argparse.Namespace) -> None:
     a = Assistant.load(Settings.load(llm="none"))
     data = a.index
@@ -142,7 +136,7 @@ def cmd_retrieval(args: argparse.Namespace) -> None:
         rank = next((i + 1 for i, h in enumerate(hits) if _overlap(h.doc_id, h.chunk.start, h.chunk.end, gold)), None)
         top = hits[: a.settings.top_k]
         passages = select_passages(a.embedder.embed_query(item.question), top, texts, a.embedder,
-                                   max_tokens=a.settings.passage_tokens, **_sources(a))
+                                   max_tokens=a.settings.passage_tokens, articles=a.index.articles)
         in_passage = any(_overlap(p.hit.doc_id, p.start, p.end, gold) for p in passages)
         shown = " ".join(p.text for p in passages)
         facts = sum(answer_eval.fact_found(f, shown) for f in item.must_include)
@@ -197,7 +191,7 @@ def _shown(a: Assistant, question: str, texts: dict[str, str]) -> tuple[float, l
     `Assistant.stream` picks them."""
     found = a.search(question, k=max(a.settings.top_k, GATE_DEPTH))
     passages = select_passages(a.embedder.embed_query(question), found[: a.settings.top_k], texts,
-                               a.embedder, max_tokens=a.settings.passage_tokens, **_sources(a))
+                               a.embedder, max_tokens=a.settings.passage_tokens, articles=a.index.articles)
     return max((h.dense for h in found), default=0.0), passages
 
 

@@ -221,8 +221,7 @@ class Assistant:
             return
         else:
             passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
-                                       bylines={h.doc_id: data.articles[h.doc_id].byline for h in hits},
-                                       authors={h.doc_id: data.articles[h.doc_id].author for h in hits})
+                                       articles=data.articles)
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
@@ -251,7 +250,7 @@ class Assistant:
         article = data.articles[doc_id]
         pick = summary_passages if summary else article_passages
         return pick(article, qvec, self.embedder, k=k, chunk_tokens=self.settings.chunk_tokens,
-                    overlap_tokens=self.settings.chunk_overlap, byline=article.byline)
+                    overlap_tokens=self.settings.chunk_overlap)
 
     def _generate(self, messages: list[tuple[str, str]], timings: Timings, t_gen: float,
                   options: dict[str, Any] | None = None) -> Iterator[str]:

@@ -21,6 +21,7 @@ built the index. Generation, verification and refusal are left to `rag.assistant
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 
@@ -53,18 +54,20 @@ def named_article(question: str, articles: dict[str, Article], *, by_title: bool
     asked = content_words(question)
     by_author = {d for d, a in articles.items() if named_authors(question, [a.author])}
     # "The Prowess newsletter": a publication only one article has names it too.
-    places = {d: content_words(a.metadata.get("publication", "")) for d, a in articles.items()}
-    by_place = {d for d, p in places.items() if p and p <= asked and sum(p == q for q in places.values()) == 1}
+    places = {d: frozenset(content_words(a.metadata.get("publication", ""))) for d, a in articles.items()}
+    place_count = Counter(places.values())
+    by_place = {d for d, p in places.items() if p and p <= asked and place_count[p] == 1}
     if len(by_author | by_place) == 1:
         return next(iter(by_author | by_place))
     if not by_title:
         return None
     candidates = by_author or set(articles)
+    # Counted once, not per article: a gated question on a large Postgres collection runs this.
     words = {d: content_words(a.title) | places[d] for d, a in articles.items()}
+    titles_with = Counter(w for ws in words.values() for w in ws)
     scores = {}
     for d in candidates:
-        others = set().union(*(w for o, w in words.items() if o != d))
-        distinctive = words[d] - others
+        distinctive = {w for w in words[d] if titles_with[w] == 1}
         found = len(distinctive & asked)
         if distinctive and found >= min(2, len(distinctive)):
             scores[d] = found
@@ -76,7 +79,7 @@ def named_article(question: str, articles: dict[str, Article], *, by_title: bool
 
 
 def summary_passages(article: Article, question_vec: np.ndarray, embedder: Embedder, *, k: int,
-                     chunk_tokens: int, overlap_tokens: int, byline: str = "") -> list[Passage]:
+                     chunk_tokens: int, overlap_tokens: int) -> list[Passage]:
     """The article's first chunk and its k-1 chunks closest to the mean of its chunk
     embeddings, in article order, numbered 1..k. A hit's `dense` is its cosine to the question,
     as for retrieved hits, so scores on the page mean the same thing."""
@@ -84,17 +87,17 @@ def summary_passages(article: Article, question_vec: np.ndarray, embedder: Embed
     if not chunks:
         return []
     central = [int(i) for i in np.argsort(-(vecs @ vecs.mean(axis=0))) if i != 0][: k - 1]
-    return _passages(article, chunks, vecs @ question_vec, sorted({0, *central}), byline)
+    return _passages(article, chunks, vecs @ question_vec, sorted({0, *central}))
 
 
 def article_passages(article: Article, question_vec: np.ndarray, embedder: Embedder, *, k: int,
-                     chunk_tokens: int, overlap_tokens: int, byline: str = "") -> list[Passage]:
+                     chunk_tokens: int, overlap_tokens: int) -> list[Passage]:
     """The article's k chunks most like the question, best first, numbered 1..k."""
     chunks, vecs = _chunks(article, embedder, k, chunk_tokens, overlap_tokens)
     if not chunks:
         return []
     similarity = vecs @ question_vec
-    return _passages(article, chunks, similarity, [int(i) for i in np.argsort(-similarity)[:k]], byline)
+    return _passages(article, chunks, similarity, [int(i) for i in np.argsort(-similarity)[:k]])
 
 
 def _chunks(article: Article, embedder: Embedder, k: int, chunk_tokens: int,
@@ -108,11 +111,10 @@ def _chunks(article: Article, embedder: Embedder, k: int, chunk_tokens: int,
     return chunks, embedder.embed([embedding_text(article.title, c) for c in chunks])
 
 
-def _passages(article: Article, chunks: list[Chunk], similarity: np.ndarray, order: list[int],
-              byline: str) -> list[Passage]:
+def _passages(article: Article, chunks: list[Chunk], similarity: np.ndarray, order: list[int]) -> list[Passage]:
     passages = []
     for n, i in enumerate(order, start=1):
         c = chunks[i]
         hit = Hit(c, article.title, float(similarity[i]), float(similarity[i]), 0.0, n)
-        passages.append(Passage(n, hit, c.start, c.end, c.text, byline, article.author))
+        passages.append(Passage(n, hit, c.start, c.end, c.text, article.byline, article.author))
     return passages

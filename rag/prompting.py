@@ -4,8 +4,8 @@ Prompt processing runs at ~95 tokens/s on this CPU, so every 100 tokens of conte
 about a second before the first token. Each retrieved chunk is cut to the window of sentences
 most similar to the question that fits `passage_tokens` (`Passage`; the default keeps a whole
 128-token chunk, docs/answers.md), whose exact character span becomes what the citation
-quotes. Bylines are added only for questions about who wrote an article or when. The system prompt never changes, so llama.cpp reuses its
-evaluated prefix across questions. Retrieved text is fenced as quoted material so that an
+quotes. Bylines are added only for questions about who wrote an article or when. The system
+prompt never changes, so llama.cpp reuses its evaluated prefix across questions. Retrieved text is fenced as quoted material so that an
 article cannot smuggle instructions into the prompt. Verifying the answer is left to
 `rag.citations`.
 """
@@ -13,10 +13,12 @@ article cannot smuggle instructions into the prompt. Verifying the answer is lef
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from rag.documents import Article
 from rag.embedding import Embedder
 from rag.retrieval import Hit
 
@@ -141,12 +143,12 @@ def closest_sentences(question_vec: np.ndarray, hits: list[Hit], article_texts: 
 
 def select_passages(
     question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str], embedder: Embedder,
-    *, max_tokens: int = 70, bylines: dict[str, str] | None = None, authors: dict[str, str] | None = None,
+    *, max_tokens: int = 70, articles: Mapping[str, Article] | None = None,
 ) -> list[Passage]:
     """For each hit, the contiguous sentence window (≤ max_tokens) around its sentence most
-    similar to the question. Windows stay inside the chunk, so quotes are exact. `bylines`
-    (doc_id -> `Article.byline`) and `authors` (doc_id -> `Article.author`) go with the
-    passages of their article."""
+    similar to the question. Windows stay inside the chunk, so quotes are exact. With
+    `articles` (doc_id -> `Article`), each passage carries its article's byline and author
+    (read for the hits' articles only)."""
     passages: list[Passage] = []
     for hit, (spans, scores) in zip(hits, _sentence_scores(question_vec, hits, article_texts, embedder), strict=True):
         doc_text = article_texts[hit.doc_id]
@@ -171,8 +173,9 @@ def select_passages(
             used += cost
             lo, hi = min(lo, j), max(hi, j)
         start, end = spans[lo][0], spans[hi][1]
+        article = (articles or {}).get(hit.doc_id)
         passages.append(Passage(len(passages) + 1, hit, start, end, doc_text[start:end],
-                                (bylines or {}).get(hit.doc_id, ""), (authors or {}).get(hit.doc_id, "")))
+                                article.byline if article else "", article.author if article else ""))
     return passages
 
 

@@ -64,6 +64,21 @@ def test_select_passages_quotes_exact_windows(built_index, embedder):
         assert p.hit.chunk.start <= p.start < p.end <= p.hit.chunk.end
 
 
+def test_passages_carry_their_articles_byline_and_author_from_the_index(built_index, embedder):
+    """The author check and the bylines in the prompt read them from the passages."""
+    from rag.assistant import Assistant
+
+    a = Assistant.load(built_index, embedder=embedder)
+    q = "Why is monitoring important?"
+    hits = a.search(q, 4)
+    texts = {d: art.text for d, art in a.index.articles.items()}
+    passages = select_passages(embedder.embed_query(q), hits, texts, embedder, articles=a.index.articles)
+    hope = [p for p in passages if p.hit.doc_id == "product-management-with-a-data-science-mindset.md"]
+    assert hope and all(p.author == "Tyna Hope" and p.byline == "by Tyna Hope, published on 9 May 2021"
+                        for p in hope)
+    assert all(not p.author for p in passages if p.hit.doc_id == "sprint-2-do-what-you-do.md")
+
+
 def test_split_answer_keeps_markers_glued_after_the_full_stop():
     parts = split_answer("Monitoring matters.[1] Talk to data scientists.[2]")
     assert parts == [("Monitoring matters.", [1]), ("Talk to data scientists.", [2])]

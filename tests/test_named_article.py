@@ -76,8 +76,7 @@ def test_summary_passages_are_the_opening_and_the_most_central_chunks_in_order(e
     chunks = chunk_text("mon.md", text, embedder.count_tokens, chunk_tokens=24, overlap_tokens=0)
     assert len(chunks) > 4
     qvec = embedder.embed_query("What's the TL;DR of this post?")
-    passages = summary_passages(article, qvec, embedder, k=4, chunk_tokens=24, overlap_tokens=0,
-                                byline="by Tyna Hope")
+    passages = summary_passages(article, qvec, embedder, k=4, chunk_tokens=24, overlap_tokens=0)
     assert [p.n for p in passages] == [1, 2, 3, 4]
     assert passages[0].start == chunks[0].start  # the opening
     assert [p.start for p in passages] == sorted(p.start for p in passages)  # article order
