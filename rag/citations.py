@@ -19,7 +19,7 @@ import numpy as np
 import Stemmer
 
 from rag.embedding import Embedder
-from rag.prompting import Passage, asks_which_article, is_yes_no_question, sentence_spans
+from rag.prompting import NOT_COVERED, Passage, asks_which_article, is_yes_no_question, sentence_spans
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
@@ -47,6 +47,9 @@ _TOPIC_SHARE = 0.75  # of the topic words, found in the passage (3 of 4)
 _ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"data", "scienc"},
             "ml": {"machin", "learn"}, "ai": {"artifici", "intellig"}, "llm": {"languag", "model"},
             "llms": {"languag", "model"}, "nlp": {"natur", "languag", "process"}}
+# The refusal phrase tacked on after an answer ("... [2] Not covered", fresh f02): the model's
+# stop signal, not a claim, and flagged unsupported it would read as a refusal of the answer.
+_REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
@@ -266,7 +269,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # A question, or a copy of a section heading, claims nothing: with no answer in the
         # passages the small model sometimes lists their headings (dev q32), and verbatim
         # heading text would otherwise "support" itself.
-        if text.rstrip().endswith("?") or (own and not titles_answer and any(own <= h for h in heads)):
+        if (text.rstrip().endswith("?") or _REFUSAL_TAIL.fullmatch(text)
+                or (own and not titles_answer and any(own <= h for h in heads))):
             continue
         words = own - asked
         scores = np.zeros(len(passages))

@@ -151,6 +151,18 @@ def test_copied_headings_and_questions_claim_nothing(embedder):
     assert verify("Monitoring is not optional [1].", passages, ARTICLES, embedder).any_supported
 
 
+def test_a_refusal_tacked_on_after_an_answer_is_dropped(embedder):
+    """Fresh f02: "... [2] Not covered". The model's stop signal claims nothing; kept, it showed
+    as an unsupported sentence that reads as if the answer were withdrawn."""
+    for tail in ("Not covered", "NOT COVERED.", "\nnot  covered"):
+        result = verify(f"Monitoring is not optional [1]. {tail}", _passages(), ARTICLES, embedder)
+        assert [(s.text, s.supported) for s in result.sentences] == [("Monitoring is not optional.", True)]
+    # Words around it make it a sentence like any other, checked as usual.
+    result = verify("Monitoring is not optional [1]. Pricing is not covered by the team [1].",
+                    _passages(), ARTICLES, embedder)
+    assert [s.supported for s in result.sentences] == [True, False]
+
+
 def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
     """Forced to answer a yes/no question, the small model replies "Yes, <the question
     restated>" whatever the passages say (fresh f10, f17). Its claim is the verdict itself,
