@@ -22,7 +22,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import Answer, Citation, SentenceCheck, Timings
-from rag.citations import VerifyConfig, content_words, name_cited_articles, render, verify, without_markers
+from rag.citations import VerifyConfig, name_cited_articles, render, verify, without_markers
+from rag.claims import content_words
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError

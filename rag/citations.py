@@ -12,12 +12,11 @@ an exact substring of the article. Retrieval and generation are left to other mo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-import Stemmer
 
+from rag.claims import content_words, named_authors, quantities, speaks_for, states, swaps_in_asked
 from rag.embedding import Embedder
 from rag.prompting import NOT_COVERED, Passage, asks_which_article, is_yes_no_question, sentence_spans
 
@@ -51,21 +50,6 @@ _ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"dat
 # stop signal, not a claim, and flagged unsupported it would read as a refusal of the answer.
 _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
-_STEMMER = Stemmer.Stemmer("english")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
-    " sixteen seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousand="1000", million="1000000",
-                     half="0.5", dozen="12")
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being it its"
-    " this that these those you your we our they their he she his her i me my not no do does did"
-    " can could will would should may might must have has had so than then there here what which"
-    " who whom how when where why also just about into over more most such very only own same"
-    " each other any all some one".split()
-)
 
 
 @dataclass(frozen=True)
@@ -154,83 +138,12 @@ def without_markers(text: str) -> str:
     return _MARKER.sub(" ", text)
 
 
-def content_words(text: str) -> set[str]:
-    """Stemmed content words, so "monitoring" in an answer matches "monitor" in a passage."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP and (len(w) > 1 or w.isdigit())]
-    return set(_STEMMER.stemWords(words))
-
-
-def quantities(text: str) -> set[tuple[str, str]]:
-    """Quantities in `text` as (number, stem of the next content word): "3 hours a week" gives
-    ("3", "hour"); "4-day week" and "four days" both give ("4", "day"); "1,000 users" gives
-    ("1000", "user"). The unit matters: a passage's "3 step process" does not state "3 hours"."""
-    toks = _NUMBER.findall(text.lower())
-    out = set()
-    for i, tok in enumerate(toks):
-        if tok[0].isdigit():
-            n = tok.replace(",", "").rstrip(".")
-        elif tok in _NUMBER_WORDS:
-            n = _NUMBER_WORDS[tok]
-        else:
-            continue
-        unit = next((w for w in toks[i + 1:i + 4] if w not in _STOP and not w[0].isdigit()), "")
-        out.add((n, _STEMMER.stemWord(unit) if unit else ""))
-    return out
-
-
 def _on_topic(topic: set[str], passage_words: set[str]) -> bool:
     """At least _TOPIC_SHARE of the topic words are in the passage, as written or abbreviated
     ("PM" for "product manager" and back)."""
     found = {w for w in topic if w in passage_words or (w in _ALIASES and _ALIASES[w] <= passage_words)}
     found |= {w for w in topic for short, long in _ALIASES.items() if w in long and short in passage_words}
     return len(found) >= _TOPIC_SHARE * len(topic)
-
-
-# After a surname opening a sentence, a verb of saying (or a possessive) makes it a name:
-# "Gavish says ...", "Hope's advice is ..."; "Hope is not a strategy" is the noun.
-_SAYS = (r"(?:['’]s\b|\s+(?:\w+\s+)?(?:says|said|argues|argued|writes|wrote|suggests|suggested|recommends"
-         r"|recommended|notes|noted|thinks|believes|explains|explained|advises|advised|warns|warned|points"
-         r"|describes|described|emphasi[sz]es|stresses|claims|states|mentions|mentioned|adds|added)\b)")
-
-
-def named_authors(text: str, authors: Iterable[str]) -> set[str]:
-    """Those of `authors` (as `Article.author` gives them) that `text` names: by full name, or
-    by surname as a capitalised word ("What does Gavish say ...?"); a surname opening the text
-    only before a verb of saying ("Gavish says ..."). Co-authors ("A and B", "A, B") count one
-    by one."""
-    found = set()
-    for author in {a for a in authors if a}:
-        for name, surname in _names(author):
-            if re.search(rf"\b{re.escape(name)}\b", text) or (surname and (
-                    re.search(rf"(?<=\S)\s+{re.escape(surname)}\b", text)
-                    or re.match(rf"\s*{re.escape(surname)}{_SAYS}", text))):
-                found.add(author)
-    return found
-
-
-def _names(author: str) -> list[tuple[str, str]]:
-    """(full name, surname) of each co-author; the surname is "" when too short to trust."""
-    out = []
-    for name in re.split(r"\s*(?:,|&|\band\b)\s*", author):
-        parts = name.split()
-        if parts:
-            out.append((name, parts[-1] if len(parts[-1]) > 2 else ""))
-    return out
-
-
-def _speaks_for(passage: Passage, authors: set[str]) -> bool:
-    """The passage is by one of `authors`, or names one of them (an article quoting her)."""
-    if passage.author in authors:
-        return True
-    return any(re.search(rf"\b{re.escape(surname or name)}\b", passage.text)
-               for author in authors for name, surname in _names(author))
-
-
-def _states(passage: set[tuple[str, str]], claimed: set[tuple[str, str]]) -> bool:
-    """Every claimed quantity appears in the passage: same number and same unit word (a number
-    that ends the sentence carries no unit and only needs the number)."""
-    numbers = {n for n, _ in passage}
-    return all((n, u) in passage if u else n in numbers for n, u in claimed)
 
 
 def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], embedder: Embedder,
@@ -285,13 +198,18 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # cannot support the sentence, however similar the rest of the wording is.
         claimed = {q for q in quantities(text) if q[0] not in asked_numbers}
         if claimed:
-            blended = blended * np.array([_states(pn, claimed) for pn in pnumbers], dtype=float)
+            blended = blended * np.array([states(pn, claimed) for pn in pnumbers], dtype=float)
         if topic and words and any(words <= h for h in heads):
             # "Which article talks about pricing AI features?" answered with a title and the
             # question's words: the title supports the sentence whatever the topic, so the
             # passage must be about it. Other words ("Stratechery and Lenny have excellent
             # articles ...", dev q07) are checked as usual.
             blended = blended * np.array([_on_topic(topic, pw) for pw in pwords], dtype=float)
+        # A near copy of a passage's sentence with the question's word swapped in ("In finance,
+        # AI has been employed to analyze medical data", dev q18) claims for the question what
+        # the passage says of something else.
+        blended = blended * np.array([best_sent[i] < 0 or not swaps_in_asked(
+            text, ptexts[best_sent[i]], pwords[i], asked) for i in range(len(passages))], dtype=float)
         # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
         # which has no byline) puts words in her mouth, however well the words match: a sentence
         # naming an author is supported only by her passages, or by passages that name her (an
@@ -300,7 +218,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # articles); its sources show their bylines.
         authors = named_authors(text, [p.author for p in passages])
         if authors:
-            blended = blended * np.array([_speaks_for(p, authors) for p in passages], dtype=float)
+            blended = blended * np.array([speaks_for(p, authors) for p in passages], dtype=float)
         verdict = _VERDICT.match(text)
         added = own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS
         if (verdict and len(added) <= 1) or (yes_no and not added):

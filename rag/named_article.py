@@ -26,7 +26,7 @@ from collections import Counter
 import numpy as np
 
 from rag.chunking import Chunk, chunk_text, embedding_text
-from rag.citations import content_words, named_authors
+from rag.claims import content_words, named_authors
 from rag.documents import Article
 from rag.embedding import Embedder
 from rag.prompting import Passage

@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.citations import VerifyConfig, name_cited_articles, quantities, render, split_answer, verify
+from rag.citations import VerifyConfig, name_cited_articles, render, split_answer, verify
 from rag.prompting import Passage, select_passages, sentence_spans
 from rag.retrieval import Hit
 
@@ -122,12 +122,6 @@ def test_restated_question_is_dropped_not_flagged(embedder):
     assert result.sentences[0].supported
 
 
-def test_quantities_pair_numbers_with_their_unit():
-    assert quantities("About 4-day weeks, 1,000 users, three hours and 2.5 months. Then 3") == {
-        ("4", "day"), ("1000", "user"), ("3", "hour"), ("2.5", "month"), ("3", "")}
-    assert quantities("Four days a week") == quantities("a 4-day week") == {("4", "day")}
-
-
 def test_invented_number_is_unsupported_even_if_the_passage_has_that_digit(embedder):
     text = "The course took almost 18 months. I follow a 3 step process to learn concepts."
     articles = {"c.md": text}
@@ -161,6 +155,25 @@ def test_a_refusal_tacked_on_after_an_answer_is_dropped(embedder):
     result = verify("Monitoring is not optional [1]. Pricing is not covered by the team [1].",
                     _passages(), ARTICLES, embedder)
     assert [s.supported for s in result.sentences] == [True, False]
+
+
+def test_a_passage_sentence_with_the_questions_word_swapped_in_is_not_supported(embedder):
+    """Dev q18: asked for AI in finance, the model copied the passage's healthcare sentence with
+    "finance" in place of "healthcare". Every other word is the passage's, and the question's
+    words prove nothing, so only the alignment with the copied sentence shows the swap."""
+    text = ("In healthcare, AI has been used to analyze medical data and assist in diagnosing diseases. "
+            "In finance, AI algorithms have been utilized for fraud detection and risk assessment.")
+    articles = {"ai.md": text}
+    hit = Hit(Chunk("ai.md", 0, 0, len(text), "", text), "ai.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    answer = ("AI algorithms have been utilized for fraud detection and risk assessment [1]. "
+              "In finance, AI has been employed to analyze medical data and assist in diagnosing diseases [1].")
+    result = verify(answer, passages, articles, embedder, question="Examples of AI use in finance?")
+    assert [(s.supported, s.passages) for s in result.sentences] == [(True, [1]), (False, [])]
+    # A word the passage never uses is the question's way of saying it, not a swap.
+    answer = "In medicine, AI has been used to analyze medical data and assist in diagnosing diseases [1]."
+    result = verify(answer, passages, articles, embedder, question="How is AI used in medicine?")
+    assert [(s.supported, s.passages) for s in result.sentences] == [(True, [1])]
 
 
 def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):

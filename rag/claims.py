@@ -1,0 +1,129 @@
+"""What a sentence claims that word overlap cannot check, and the words it is checked with.
+
+The verifier (`rag.citations`) scores a sentence against a passage by shared content words
+and embedding similarity. Some claims hide from both: a quantity ("3 hours a week" against
+a passage's "3 step process"), who said it ("Gavish says ..." supported by another author's
+article), or a passage sentence copied with the question's word swapped in ("In finance,
+AI ..." from the passage's "In healthcare, AI ..."). This module finds those claims; what to
+do about them, and the blend of scores, is the verifier's business.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+import Stemmer
+
+from rag.prompting import Passage
+
+_COPY_MIN_WORDS, _COPY_SHARE = 5, 0.6  # a near copy of a passage sentence
+_STEMMER = Stemmer.Stemmer("english")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+    " sixteen seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousand="1000", million="1000000",
+                     half="0.5", dozen="12")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being it its"
+    " this that these those you your we our they their he she his her i me my not no do does did"
+    " can could will would should may might must have has had so than then there here what which"
+    " who whom how when where why also just about into over more most such very only own same"
+    " each other any all some one".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words, so "monitoring" in an answer matches "monitor" in a passage."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP and (len(w) > 1 or w.isdigit())]
+    return set(_STEMMER.stemWords(words))
+
+
+def quantities(text: str) -> set[tuple[str, str]]:
+    """Quantities in `text` as (number, stem of the next content word): "3 hours a week" gives
+    ("3", "hour"); "4-day week" and "four days" both give ("4", "day"); "1,000 users" gives
+    ("1000", "user"). The unit matters: a passage's "3 step process" does not state "3 hours"."""
+    toks = _NUMBER.findall(text.lower())
+    out = set()
+    for i, tok in enumerate(toks):
+        if tok[0].isdigit():
+            n = tok.replace(",", "").rstrip(".")
+        elif tok in _NUMBER_WORDS:
+            n = _NUMBER_WORDS[tok]
+        else:
+            continue
+        unit = next((w for w in toks[i + 1:i + 4] if w not in _STOP and not w[0].isdigit()), "")
+        out.add((n, _STEMMER.stemWord(unit) if unit else ""))
+    return out
+
+
+def swaps_in_asked(sentence: str, source: str, passage_words: set[str], asked: set[str]) -> bool:
+    """`sentence` copies `source`, a sentence of a passage, but puts a word of the question where
+    `source` has another one, although the passage uses the question's word elsewhere: "In
+    finance, AI has been employed to analyze medical data" from "In healthcare, AI has been
+    used to analyze medical data", in a passage with its own sentence on finance (dev q18).
+    The question's words prove nothing in the lexical score, so only the copy shows the swap.
+    A word the passage never uses ("pieces" for its "components") is a paraphrase."""
+    mine = _STEMMER.stemWords(_WORD.findall(sentence.lower()))
+    theirs = _STEMMER.stemWords(_WORD.findall(source.lower()))
+    match = difflib.SequenceMatcher(a=mine, b=theirs, autojunk=False)
+    copied = sum(b.size for b in match.get_matching_blocks())
+    if copied < _COPY_MIN_WORDS or copied < _COPY_SHARE * len(theirs):
+        return False
+    for op, i1, i2, j1, j2 in match.get_opcodes():
+        put = [w for w in mine[i1:i2] if w not in _STOP]
+        lost = [w for w in theirs[j1:j2] if w not in _STOP]
+        if (op == "replace" and len(put) == 1 and len(lost) == 1 and put[0] in asked
+                and put[0] in passage_words and put[0] not in theirs and lost[0] not in asked):
+            return True
+    return False
+
+
+# After a surname opening a sentence, a verb of saying (or a possessive) makes it a name:
+# "Gavish says ...", "Hope's advice is ..."; "Hope is not a strategy" is the noun.
+_SAYS = (r"(?:['’]s\b|\s+(?:\w+\s+)?(?:says|said|argues|argued|writes|wrote|suggests|suggested|recommends"
+         r"|recommended|notes|noted|thinks|believes|explains|explained|advises|advised|warns|warned|points"
+         r"|describes|described|emphasi[sz]es|stresses|claims|states|mentions|mentioned|adds|added)\b)")
+
+
+def named_authors(text: str, authors: Iterable[str]) -> set[str]:
+    """Those of `authors` (as `Article.author` gives them) that `text` names: by full name, or
+    by surname as a capitalised word ("What does Gavish say ...?"); a surname opening the text
+    only before a verb of saying ("Gavish says ..."). Co-authors ("A and B", "A, B") count one
+    by one."""
+    found = set()
+    for author in {a for a in authors if a}:
+        for name, surname in _names(author):
+            if re.search(rf"\b{re.escape(name)}\b", text) or (surname and (
+                    re.search(rf"(?<=\S)\s+{re.escape(surname)}\b", text)
+                    or re.match(rf"\s*{re.escape(surname)}{_SAYS}", text))):
+                found.add(author)
+    return found
+
+
+def _names(author: str) -> list[tuple[str, str]]:
+    """(full name, surname) of each co-author; the surname is "" when too short to trust."""
+    out = []
+    for name in re.split(r"\s*(?:,|&|\band\b)\s*", author):
+        parts = name.split()
+        if parts:
+            out.append((name, parts[-1] if len(parts[-1]) > 2 else ""))
+    return out
+
+
+def speaks_for(passage: Passage, authors: set[str]) -> bool:
+    """The passage is by one of `authors`, or names one of them (an article quoting her)."""
+    if passage.author in authors:
+        return True
+    return any(re.search(rf"\b{re.escape(surname or name)}\b", passage.text)
+               for author in authors for name, surname in _names(author))
+
+
+def states(passage: set[tuple[str, str]], claimed: set[tuple[str, str]]) -> bool:
+    """Every claimed quantity appears in the passage: same number and same unit word (a number
+    that ends the sentence carries no unit and only needs the number)."""
+    numbers = {n for n, _ in passage}
+    return all((n, u) in passage if u else n in numbers for n, u in claimed)

@@ -1,0 +1,50 @@
+from rag.chunking import Chunk
+from rag.claims import content_words, named_authors, quantities, speaks_for, states, swaps_in_asked
+from rag.prompting import Passage
+from rag.retrieval import Hit
+
+
+def test_quantities_pair_numbers_with_their_unit():
+    assert quantities("About 4-day weeks, 1,000 users, three hours and 2.5 months. Then 3") == {
+        ("4", "day"), ("1000", "user"), ("3", "hour"), ("2.5", "month"), ("3", "")}
+    assert quantities("Four days a week") == quantities("a 4-day week") == {("4", "day")}
+
+
+def test_a_passage_states_a_quantity_only_with_its_unit():
+    passage = quantities("I follow a 3 step process. The course took almost 18 months.")
+    assert states(passage, {("3", "step")}) and states(passage, {("18", "")})
+    assert not states(passage, {("3", "hour")})
+
+
+def test_named_authors_needs_a_name_not_a_word():
+    authors = ["Tyna Hope", "Yael Gavish", ""]
+    assert named_authors("What does Gavish say about data?", authors) == {"Yael Gavish"}
+    assert named_authors("Gavish says data matters.", authors) == {"Yael Gavish"}
+    assert named_authors("Hope's advice is to ask.", authors) == {"Tyna Hope"}
+    assert named_authors("Tyna Hope wrote it.", authors) == {"Tyna Hope"}
+    assert named_authors("Hope is not a strategy.", authors) == set()
+    assert named_authors("I hope so.", authors) == set()
+
+
+def test_a_passage_speaks_for_its_author_or_one_it_names():
+    def passage(text: str, author: str) -> Passage:
+        hit = Hit(Chunk("a.md", 0, 0, len(text), "", text), "a.md", 1.0, 0.5, 1.0, 1)
+        return Passage(1, hit, 0, len(text), text, author=author)
+
+    assert speaks_for(passage("Data matters.", "Yael Gavish"), {"Yael Gavish"})
+    assert speaks_for(passage("As Gavish puts it, data matters.", ""), {"Yael Gavish"})
+    assert not speaks_for(passage("Data matters.", "Tyna Hope"), {"Yael Gavish"})
+
+
+def test_a_swap_is_a_near_copy_with_the_questions_word_in_another_words_place():
+    source = "In healthcare, AI has been used to analyze medical data and assist in diagnosing diseases."
+    passage = content_words(source + " In finance, AI algorithms detect fraud.")
+    asked = content_words("Examples of AI use in finance?")
+    swapped = "In finance, AI has been employed to analyze medical data and assist in diagnosing diseases."
+    assert swaps_in_asked(swapped, source, passage, asked)
+    # The copy as written, or the question's word where the passage never uses it, is no swap.
+    assert not swaps_in_asked(source, source, passage, asked)
+    assert not swaps_in_asked(swapped.replace("finance", "medicine"), source, passage,
+                              content_words("How is AI used in medicine?"))
+    # Too little copied to align: the sentence is judged by the usual scores.
+    assert not swaps_in_asked("In finance, AI helps.", source, passage, asked)
