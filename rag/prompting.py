@@ -12,6 +12,7 @@ article cannot smuggle instructions into the prompt. Verifying the answer is lef
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -208,13 +209,17 @@ def asks_which_article(question: str) -> bool:
     return bool(_WHICH_ARTICLE.search(question))
 
 
+# A byline's date names a month: "What should I do in May?" names no article.
+_MONTHS = frozenset(calendar.month_name[1:]) | frozenset(calendar.month_abbr[1:])
+
+
 def asks_about_source(question: str, passages: list[Passage]) -> bool:
     """True when `question` asks who wrote an article, where or when it was published, or
     names a word of a passage's byline ("What does Gavish say ...?"): then the bylines are
     shown to the LLM."""
     if _SOURCE_QUESTION.search(question):
         return True
-    asked = set(re.findall(r"[A-Z][\w'-]+", question))
+    asked = set(re.findall(r"[A-Z][\w'-]+", question)) - _MONTHS
     return any(asked & set(re.findall(r"[A-Z][\w'-]+", p.byline)) for p in passages)
 
 

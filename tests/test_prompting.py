@@ -67,6 +67,8 @@ def test_an_articles_byline_is_shown_once_when_the_question_asks_about_its_sourc
         assert "[1] (Guide, by Yael Gavish, published on 25 July 2017)" in user, question
         assert "[2] (Guide)" in user and "[3] (Other, author and date not given)" in user
         assert user.count("Yael Gavish") == 1
-    for question in ["What should I do first?", "Who taught the guide's author about ML?", "Who owns the roadmap?"]:
+    # A month of the byline's date names no article.
+    for question in ["What should I do first?", "Who taught the guide's author about ML?", "Who owns the roadmap?",
+                     "What should we ship in July?"]:
         user = build_messages(question, passages)[1][1]
         assert "Yael Gavish" not in user and "not given" not in user and "[1] (Guide)" in user, question
