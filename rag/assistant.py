@@ -3,7 +3,8 @@
 This is the one factory that turns `Settings` into parts (embedder, store, retriever, chat
 model); everything else receives its parts. A question goes: retrieve (hybrid) -> refuse
 without the LLM when nothing is relevant enough -> cut hits to short passages -> generate
-(streamed) -> verify every sentence and re-point or drop its markers -> `Answer`. The
+(streamed) -> verify every sentence and re-point or drop its markers -> `Answer`
+(`rag.compose` builds the answer or the refusal from the reply). The
 assistant notices a new index generation and switches to it between questions, so a
 rebuild never interrupts a running page. Formatting for people is left to the CLI and UI.
 """
@@ -21,9 +22,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer import Answer, Citation, SentenceCheck, Timings
-from rag.citations import VerifyConfig, name_cited_articles, render, verify, without_markers
+from rag.answer import Answer, Timings
+from rag.citations import VerifyConfig, name_cited_articles, without_markers
 from rag.claims import content_words
+from rag.compose import AnswerComposer, is_not_covered
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
@@ -35,7 +37,6 @@ from rag.prompting import (
     REFUSAL_WORDS,
     Passage,
     build_messages,
-    closest_sentences,
     select_passages,
 )
 from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
@@ -49,20 +50,6 @@ log = logging.getLogger(__name__)
 # passage ranks 5th after fusion is still about the articles (dev q49: 0.348 at rank 5 or lower,
 # 0.312 in the top 4, below the 0.34 gate, so it was refused without the LLM).
 GATE_DEPTH = 20
-
-REFUSAL_TEXT = (
-    "The articles in this collection don't cover that question. The closest passages are"
-    " listed below."
-)
-# A refusal after the LLM read close passages: it said NOT COVERED twice, or nothing it wrote
-# could be checked against them. "Don't cover" would then often be false: for dev q28, q31 and
-# q41 the answer is the highlighted sentence of a nearest passage ("You don't actually manage
-# anyone, unless you are the lead/head/director PM."), which the 1.5B model did not use.
-UNANSWERED_TEXT = (
-    "I couldn't find a clear answer to that in the articles. The closest passages are listed"
-    " below, each with its sentence nearest to your question."
-)
-
 
 def build_embedder(settings: Settings) -> Embedder:
     cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
@@ -95,6 +82,8 @@ class Assistant:
         self._chat_model = chat_model
         self._lock = threading.Lock()
         self._retriever = self._load_retriever()
+        self.composer = AnswerComposer(embedder, settings.corpus_dir, VerifyConfig(
+            settings.verify_min_support, settings.verify_lexical_weight))
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, chat_model: BaseChatModel | None = None,
@@ -217,8 +206,8 @@ class Assistant:
             passages, hits, best = own, [p.hit for p in own], max(best, retry_floor)
         elif gated:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
-            yield self._refusal(question, standalone, qvec, [p.hit for p in own] or hits, data, timings, t0,
-                                llm_called=False)
+            yield _done(self.composer.refusal(question, standalone, qvec, [p.hit for p in own] or hits, data,
+                                              timings, llm_called=False), t0)
             return
         else:
             passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
@@ -227,7 +216,7 @@ class Assistant:
         raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
         named = name_cited_articles(raw, passages, standalone)
-        if (_is_not_covered(raw) or _says_nothing(named)) and best >= retry_floor:
+        if (is_not_covered(raw) or _says_nothing(named)) and best >= retry_floor:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
             # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
             # contents) or bare list labels ("B [2] and C [3]"); when retrieval found close
@@ -239,7 +228,7 @@ class Assistant:
             raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen,
                                             banned_words_kwargs(self.chat_model, REFUSAL_WORDS))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
-        yield self._finish(question, standalone, qvec, raw, passages, hits, data, timings, t0)
+        yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings), t0)
 
     def _named_article_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
         """The passages of the one article `question` names (rag.named_article), or []."""
@@ -275,68 +264,15 @@ class Assistant:
             raise
         except Exception as exc:  # backends raise their own types; users get one clear line
             raise explain_llm_error(exc, self.settings) from exc
-        if not shown and not _is_not_covered(raw) and not _says_nothing(raw):
+        if not shown and not is_not_covered(raw) and not _says_nothing(raw):
             timings.first_token_ms = timings.first_token_ms or (time.perf_counter() - t_gen) * 1000
             yield raw
         return raw
 
-    # --- building the Answer ------------------------------------------------------------
-    def _finish(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage], hits: list[Hit],
-                data: IndexData, timings: Timings, t0: float) -> Answer:
-        texts = {d: a.text for d, a in data.articles.items()}
-        if _is_not_covered(raw):
-            return self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=True, raw=raw)
-        checked = verify(name_cited_articles(raw, passages, standalone), passages, texts, self.embedder,
-                         VerifyConfig(self.settings.verify_min_support, self.settings.verify_lexical_weight),
-                         question=standalone)
-        if not checked.any_supported:
-            return self._refusal(question, standalone, qvec, hits, data, timings, t0, llm_called=True, raw=raw)
-        renumber: dict[int, int] = {}
-        for sentence in checked.sentences:
-            for n in sentence.passages:
-                renumber.setdefault(n, len(renumber) + 1)
-        by_n = {p.n: p for p in passages}
-        citations = []
-        for old_n, new_n in renumber.items():
-            q = checked.quotes.get(old_n)
-            citations.append(self._citation(new_n, by_n[old_n], data, quote=q))
-        sentences = [SentenceCheck(s.text, [renumber[n] for n in s.passages], s.supported,
-                                   round(s.support, 3)) for s in checked.sentences]
-        timings.total_ms = (time.perf_counter() - t0) * 1000
-        return Answer(question, render(checked, renumber), False, citations, sentences,
-                      standalone_question=standalone, raw_answer=raw, timings=timings, llm_called=True,
-                      index_generation=data.generation)
 
-    def _refusal(self, question: str, standalone: str, qvec: np.ndarray, hits: list[Hit], data: IndexData,
-                 timings: Timings, t0: float, *, llm_called: bool, raw: str = "") -> Answer:
-        # Each nearest passage comes with its sentence closest to the question as the quote,
-        # so a PM sees at a glance what the articles say nearest to what was asked.
-        near = hits[:3]
-        texts = {d: a.text for d, a in data.articles.items()}
-        closest = closest_sentences(qvec, near, texts, self.embedder)
-        nearest = [self._citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data,
-                                  quote=closest[i])
-                   for i, h in enumerate(near)]
-        timings.total_ms = (time.perf_counter() - t0) * 1000
-        text = UNANSWERED_TEXT if llm_called else REFUSAL_TEXT
-        return Answer(question, text, True, [], [], nearest, standalone, raw, timings, llm_called,
-                      index_generation=data.generation)
-
-    def _citation(self, n: int, p: Passage, data: IndexData, quote: tuple[int, int] | None = None) -> Citation:
-        article = data.articles[p.hit.doc_id]
-        text = article.text
-        qs, qe = quote or (p.start, p.end)
-        source = article.metadata.get("url") or str(self.settings.corpus_dir / article.doc_id)
-        return Citation(
-            n=n, doc_id=article.doc_id, title=article.title, source=source,
-            heading=p.hit.chunk.heading, start=p.start, end=p.end, text=text[p.start : p.end],
-            score=round(p.hit.dense, 4), quote_start=qs, quote_end=qe, quote=text[qs:qe],
-            page=article.page_at(p.start), byline=article.byline,
-        )
-
-
-def _is_not_covered(raw: str) -> bool:
-    return NOT_COVERED in raw.upper() and len(raw) < 80
+def _done(answer: Answer, t0: float) -> Answer:
+    answer.timings.total_ms = (time.perf_counter() - t0) * 1000
+    return answer
 
 
 def _says_nothing(raw: str) -> bool:

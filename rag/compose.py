@@ -1,0 +1,101 @@
+"""Turn the model's reply into the `Answer` a user sees, or into a refusal.
+
+An answer keeps only what the verifier (`rag.citations`) checked: markers re-pointed or
+dropped, citations renumbered in order of first use, each with its exact quote. When
+nothing checks out, or the model said NOT COVERED, the user gets a refusal that lists the
+nearest passages, each with its sentence closest to the question. Retrieval, prompting and
+generation, and when to refuse without the LLM, are the assistant's (`rag.assistant`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer import Answer, Citation, SentenceCheck, Timings
+from rag.citations import VerifyConfig, name_cited_articles, render, verify
+from rag.embedding import Embedder
+from rag.prompting import NOT_COVERED, Passage, closest_sentences
+from rag.retrieval import Hit
+from rag.store import IndexData
+
+REFUSAL_TEXT = (
+    "The articles in this collection don't cover that question. The closest passages are"
+    " listed below."
+)
+# A refusal after the LLM read close passages: it said NOT COVERED twice, or nothing it wrote
+# could be checked against them. "Don't cover" would then often be false: for dev q28, q31 and
+# q41 the answer is the highlighted sentence of a nearest passage ("You don't actually manage
+# anyone, unless you are the lead/head/director PM."), which the 1.5B model did not use.
+UNANSWERED_TEXT = (
+    "I couldn't find a clear answer to that in the articles. The closest passages are listed"
+    " below, each with its sentence nearest to your question."
+)
+
+
+def is_not_covered(raw: str) -> bool:
+    """The model's reply is its refusal (NOT COVERED), not an answer that mentions it."""
+    return NOT_COVERED in raw.upper() and len(raw) < 80
+
+
+@dataclass(frozen=True)
+class AnswerComposer:
+    """Builds answers and refusals; `corpus_dir` names a local article's source file."""
+
+    embedder: Embedder
+    corpus_dir: Path
+    verify_config: VerifyConfig
+
+    def answer(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage],
+               hits: list[Hit], data: IndexData, timings: Timings) -> Answer:
+        """The verified answer to `raw`, or a refusal listing `hits` when nothing checks out."""
+        if is_not_covered(raw):
+            return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
+        texts = {d: a.text for d, a in data.articles.items()}
+        # "[1] and [3]" answering "Which article should I read ...?" becomes the articles' titles.
+        checked = verify(name_cited_articles(raw, passages, standalone), passages, texts, self.embedder,
+                         self.verify_config, question=standalone)
+        if not checked.any_supported:
+            return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
+        renumber: dict[int, int] = {}
+        for sentence in checked.sentences:
+            for n in sentence.passages:
+                renumber.setdefault(n, len(renumber) + 1)
+        by_n = {p.n: p for p in passages}
+        citations = [self.citation(new_n, by_n[old_n], data, quote=checked.quotes.get(old_n))
+                     for old_n, new_n in renumber.items()]
+        sentences = [SentenceCheck(s.text, [renumber[n] for n in s.passages], s.supported,
+                                   round(s.support, 3)) for s in checked.sentences]
+        return Answer(question, render(checked, renumber), False, citations, sentences,
+                      standalone_question=standalone, raw_answer=raw, timings=timings, llm_called=True,
+                      index_generation=data.generation)
+
+    def refusal(self, question: str, standalone: str, qvec: np.ndarray, hits: list[Hit], data: IndexData,
+                timings: Timings, *, llm_called: bool, raw: str = "") -> Answer:
+        """A refusal listing the 3 nearest of `hits`. Each comes with its sentence closest to
+        the question as the quote, so a PM sees at a glance what the articles say nearest to
+        what was asked."""
+        near = hits[:3]
+        texts = {d: a.text for d, a in data.articles.items()}
+        closest = closest_sentences(qvec, near, texts, self.embedder)
+        nearest = [self.citation(i + 1, Passage(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text), data,
+                                 quote=closest[i])
+                   for i, h in enumerate(near)]
+        text = UNANSWERED_TEXT if llm_called else REFUSAL_TEXT
+        return Answer(question, text, True, [], [], nearest, standalone, raw, timings, llm_called,
+                      index_generation=data.generation)
+
+    def citation(self, n: int, p: Passage, data: IndexData, quote: tuple[int, int] | None = None) -> Citation:
+        """Citation [n] of passage `p`, quoting article[quote] (the whole passage by default)."""
+        article = data.articles[p.hit.doc_id]
+        text = article.text
+        qs, qe = quote or (p.start, p.end)
+        source = article.metadata.get("url") or str(self.corpus_dir / article.doc_id)
+        return Citation(
+            n=n, doc_id=article.doc_id, title=article.title, source=source,
+            heading=p.hit.chunk.heading, start=p.start, end=p.end, text=text[p.start : p.end],
+            score=round(p.hit.dense, 4), quote_start=qs, quote_end=qe, quote=text[qs:qe],
+            page=article.page_at(p.start), byline=article.byline,
+        )
