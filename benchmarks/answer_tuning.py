@@ -247,10 +247,7 @@ def cmd_retry(args: argparse.Namespace) -> None:
             continue
         _, passages = _shown(a, item.question, texts)
         question = args.question.format(q=item.question) if args.question else item.question
-        messages = build_messages(question, passages, retry=True)
-        if args.instruction:
-            role, user = messages[-1]
-            messages[-1] = (role, user.rsplit("\n\n", 1)[0] + "\n\n" + args.instruction)
+        messages = build_messages(question, passages, retry=True, retry_instruction=args.instruction or "")
         reply = "".join(str(c.content) for c in a.chat_model.stream(messages, banned_words=banned))
         print(json.dumps({"id": item.id, "question": item.question, "retry": reply}), flush=True)
 

@@ -224,15 +224,17 @@ def asks_about_source(question: str, passages: list[Passage]) -> bool:
 
 
 def build_messages(question: str, passages: list[Passage], max_sentences: int = 4,
-                   *, retry: bool = False) -> list[tuple[str, str]]:
+                   *, retry: bool = False, retry_instruction: str = "") -> list[tuple[str, str]]:
     """(role, content) pairs: system, then the user turn with fenced, numbered passages.
     `retry` swaps the closing instruction for RETRY_INSTRUCTION, or for a yes/no question
-    asks what the passages say about it (YES_NO_RETRY_QUESTION, see there)."""
+    asks what the passages say about it (YES_NO_RETRY_QUESTION, see there). A developer
+    trying another retry wording passes it as `retry_instruction`."""
     question = question.strip()
     bylines = asks_about_source(question, passages)
     instruction = RETRY_INSTRUCTION
     if retry and is_yes_no_question(question):
         question, instruction = YES_NO_RETRY_QUESTION.format(question=question), YES_NO_RETRY_INSTRUCTION
+    instruction = retry_instruction or instruction
     blocks, named = [], set()
     for p in passages:
         # The byline goes with an article's first passage only: the title ties the others to

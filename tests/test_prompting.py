@@ -51,6 +51,10 @@ def test_an_open_questions_retry_keeps_the_question_and_insists_on_an_answer():
     retry = build_messages(question, _passages(), retry=True)[1][1]
     assert f"Question: {question}\n" in retry and "do answer this question" in retry
     assert first.rsplit("\n\n", 1)[0] == retry.rsplit("\n\n", 1)[0]
+    # A developer's retry wording (benchmarks/answer_tuning.py retry --instruction) replaces
+    # only the closing instruction.
+    other = build_messages(question, _passages(), retry=True, retry_instruction="Quote the passages.")[1][1]
+    assert other == retry.rsplit("\n\n", 1)[0] + "\n\nQuote the passages."
 
 
 def test_an_articles_byline_is_shown_once_when_the_question_asks_about_its_source():
