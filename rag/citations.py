@@ -173,6 +173,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     # The byline supports "Yael Gavish wrote the guide [1]" but is not a heading: a sentence
     # naming only the author still claims something (who wrote it), so it is no heading copy.
     pwords = [content_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
+    bodies = [content_words(p.text) for p in passages]  # the text alone: a title word is no sibling
     heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
     pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     asked_numbers = {n for n, _ in quantities(question)}
@@ -209,7 +210,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # AI has been employed to analyze medical data", dev q18) claims for the question what
         # the passage says of something else.
         blended = blended * np.array([best_sent[i] < 0 or not swaps_in_asked(
-            text, ptexts[best_sent[i]], pwords[i], asked) for i in range(len(passages))], dtype=float)
+            text, ptexts[best_sent[i]], bodies[i], asked) for i in range(len(passages))], dtype=float)
         # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
         # which has no byline) puts words in her mouth, however well the words match: a sentence
         # naming an author is supported only by her passages, or by passages that name her (an

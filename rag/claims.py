@@ -66,7 +66,8 @@ def swaps_in_asked(sentence: str, source: str, passage_words: set[str], asked: s
     finance, AI has been employed to analyze medical data" from "In healthcare, AI has been
     used to analyze medical data", in a passage with its own sentence on finance (dev q18).
     The question's words prove nothing in the lexical score, so only the copy shows the swap.
-    A word the passage never uses ("pieces" for its "components") is a paraphrase."""
+    A word the passage's text never uses ("pieces" for its "components") is a paraphrase,
+    even when its title or heading has it ("UX" for "design" under a heading on UX)."""
     mine = _STEMMER.stemWords(_WORD.findall(sentence.lower()))
     theirs = _STEMMER.stemWords(_WORD.findall(source.lower()))
     match = difflib.SequenceMatcher(a=mine, b=theirs, autojunk=False)

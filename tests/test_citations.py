@@ -174,6 +174,13 @@ def test_a_passage_sentence_with_the_questions_word_swapped_in_is_not_supported(
     answer = "In medicine, AI has been used to analyze medical data and assist in diagnosing diseases [1]."
     result = verify(answer, passages, articles, embedder, question="How is AI used in medicine?")
     assert [(s.supported, s.passages) for s in result.sentences] == [(True, [1])]
+    # Nor is a word only the section heading has: the heading names the topic, not a sibling.
+    text = "In healthcare, AI has been used to analyze medical data and assist in diagnosing diseases."
+    hit = Hit(Chunk("ai.md", 0, 0, len(text), "AI in finance", text), "ai.md", 1.0, 0.5, 1.0, 1)
+    answer = "In finance, AI has been used to analyze medical data and assist in diagnosing diseases [1]."
+    result = verify(answer, [Passage(1, hit, 0, len(text), text)], {"ai.md": text}, embedder,
+                    question="Examples of AI use in finance?")
+    assert [(s.supported, s.passages) for s in result.sentences] == [(True, [1])]
 
 
 def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
