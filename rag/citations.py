@@ -122,11 +122,14 @@ def name_cited_articles(answer: str, passages: list[Passage], question: str) -> 
         before = answer[max(0, m.start(2) - len(title or "") - 3):m.start(2)]
         if not title or title in before:  # already named: "“Pathways ...” [2]"
             return m.group(0)
-        # Opening the answer a marker names an article. Opening a later sentence or line it is
-        # the subject only before a lowercase word ("[2] covers"): "... stale. [2] Next
-        # sentence" cites the sentence before.
-        opens = m.start() > 0 and not re.search(r"[a-z,]", m.group(1), re.IGNORECASE)
-        if opens and not re.match(r"\s+[a-z]", answer[m.end():]):
+        # Opening the answer, a sentence or a line, a marker is the subject only before a
+        # lowercase word ("[2] covers"), or alone at the very start ("[1] and [3]" is the same
+        # rule). "... stale. [2] Next sentence" cites the sentence before, and "[1] Technically
+        # is a knowledge base ..." the one after ("Which blogs does the technical PM
+        # recommend?": named, it read "“Becoming a more technical …” Technically is ...").
+        opens = not re.search(r"[a-z,]", m.group(1), re.IGNORECASE)
+        alone = m.start() == 0 and not re.match(r"\s*[A-Za-z0-9]", answer[m.end():])
+        if opens and not alone and not re.match(r"\s+[a-z]", answer[m.end():]):
             return m.group(0)
         return f"{m.group(1)}“{title}” [{m.group(2)}]"
 

@@ -274,7 +274,11 @@ def test_a_marker_standing_for_an_article_gets_its_title_when_the_question_asks_
     assert name_cited_articles("[1] and [2]", passages, q) == "“Monitoring ML” [1] and “Working with DS teams” [2]"
     assert name_cited_articles("Read [2].", passages, q) == "Read “Working with DS teams” [2]."
     # Markers that cite a sentence stay as they are.
-    for answer in ["Models go stale. [1] Monitoring matters [1].", "“Monitoring ML” [1] covers it."]:
+    assert name_cited_articles("[2]", passages, q) == "“Working with DS teams” [2]"
+    # Markers that cite a sentence stay as they are, before it or after it: "[1] Technically is a
+    # knowledge base", answering "Which blogs does the technical PM recommend?".
+    for answer in ["Models go stale. [1] Monitoring matters [1].", "“Monitoring ML” [1] covers it.",
+                   "[1] Technically is a knowledge base for learning about software."]:
         assert name_cited_articles(answer, passages, q) == answer
     assert name_cited_articles("[1] and [2]", passages, "What is monitoring?") == "[1] and [2]"
 
