@@ -56,7 +56,7 @@ class AnswerComposer:
         texts = {d: a.text for d, a in data.articles.items()}
         # "[1] and [3]" answering "Which article should I read ...?" becomes the articles' titles.
         checked = verify(name_cited_articles(raw, passages, standalone), passages, texts, self.embedder,
-                         self.verify_config, question=standalone)
+                         self.verify_config, question=standalone, question_vector=qvec)
         if not checked.any_supported:
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         renumber: dict[int, int] = {}

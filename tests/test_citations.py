@@ -183,6 +183,33 @@ def test_a_passage_sentence_with_the_questions_word_swapped_in_is_not_supported(
     assert [(s.supported, s.passages) for s in result.sentences] == [(True, [1])]
 
 
+def test_a_long_answer_shows_its_five_sentences_most_about_the_question(embedder):
+    """Asked for at most 4 sentences, the small model sometimes copies 8 or 9 out of its
+    passages. The 5 shown are the supported ones most like the question, in answer order, and
+    a passage's quote comes from a shown sentence."""
+    sentences = ["Monitoring is not optional.", "Models become stale over time without anyone noticing.",
+                 "Dashboards help teams see drift.", "Alerts fire when accuracy drops.",
+                 "Retraining fixes stale models.", "Our office has a nice kitchen.", "Lunch is served at noon."]
+    text = " ".join(sentences)
+    hit = Hit(Chunk("m.md", 0, 0, len(text), "", text), "m.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    question = "Why do ML models need monitoring?"
+    result = verify(" ".join(f"{x} [1]" for x in sentences), passages, {"m.md": text}, embedder,
+                    question=question)
+    shown = [x.text for x in result.sentences]
+    assert len(shown) == 5 and shown == [x for x in sentences if x in shown]  # answer order
+    assert "Our office has a nice kitchen." not in shown and "Lunch is served at noon." not in shown
+    s, e = result.quotes[1]
+    assert text[s:e] in shown
+    # Unsupported sentences go first when there are too many, however close to the question.
+    claim = "Monitoring ML models needs a PhD in statistics."
+    alone = verify(claim, passages, {"m.md": text}, embedder, question=question)
+    assert not alone.sentences[0].supported
+    result = verify(" ".join(f"{x} [1]" for x in sentences[:5]) + f" {claim}", passages, {"m.md": text},
+                    embedder, question=question)
+    assert [x.text for x in result.sentences] == sentences[:5]
+
+
 def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
     """Forced to answer a yes/no question, the small model replies "Yes, <the question
     restated>" whatever the passages say (fresh f10, f17). Its claim is the verdict itself,
