@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.claims import content_words, named_authors, quantities, speaks_for, states, swaps_in_asked
+from rag.claims import (
+    content_words,
+    is_first_person_copy,
+    named_authors,
+    quantities,
+    speaks_for,
+    states,
+    swaps_in_asked,
+)
 from rag.embedding import Embedder
 from rag.prompting import NOT_COVERED, Passage, asks_which_article, is_yes_no_question, sentence_spans
 
@@ -256,6 +264,9 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             result.sentences.append(CheckedSentence(verdict.group(0).strip(), [], False, 0.0))
             votes.append({})
             text = text[verdict.end():]
+        if keep and best_sent[keep[0] - 1] >= 0 and is_first_person_copy(text, ptexts[best_sent[keep[0] - 1]]):
+            # The article's "I" is not the assistant's: a copied first-person sentence is a quote.
+            text = "“" + text.strip('“”"') + "”"
         result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
         votes.append({n: (float(sims[a, best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
                       if best_sent[n - 1] >= 0})

@@ -83,6 +83,22 @@ def swaps_in_asked(sentence: str, source: str, passage_words: set[str], asked: s
     return False
 
 
+# Words that make a sentence the writer's own voice.
+_FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "we", "us", "our", "ours"})
+_QUOTE_SHARE = 0.8  # of the two sentences' words in the same order: a copy, not a paraphrase
+
+
+def is_first_person_copy(sentence: str, source: str) -> bool:
+    """`sentence` is a near copy of `source`, a passage sentence in the first person: "I want
+    to start learning more about AI and ML because I've been interested in them." Shown as
+    the assistant's own words it would be the assistant speaking, so it is quoted instead."""
+    mine = _WORD.findall(sentence.lower())
+    theirs = _WORD.findall(source.lower())
+    if not _FIRST_PERSON & set(mine):
+        return False
+    return difflib.SequenceMatcher(a=mine, b=theirs, autojunk=False).ratio() >= _QUOTE_SHARE
+
+
 # After a surname opening a sentence, a verb of saying (or a possessive) makes it a name:
 # "Gavish says ...", "Hope's advice is ..."; "Hope is not a strategy" is the noun.
 _SAYS = (r"(?:['’]s\b|\s+(?:\w+\s+)?(?:says|said|argues|argued|writes|wrote|suggests|suggested|recommends"

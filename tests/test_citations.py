@@ -210,6 +210,21 @@ def test_a_long_answer_shows_its_five_sentences_most_about_the_question(embedder
     assert [x.text for x in result.sentences] == sentences[:5]
 
 
+def test_a_copied_first_person_sentence_is_shown_as_a_quote(embedder):
+    """Dev q44: "I think this project will give me a deeper understanding of how our backend
+    works." Shown as it is, the assistant says "I"; as a quote, the article does."""
+    text = "I think this project will give me a deeper understanding of how our backend works."
+    hit = Hit(Chunk("p.md", 0, 0, len(text), "", text), "p.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    result = verify(f"{text} [1]", passages, {"p.md": text}, embedder, question="Why do side projects help?")
+    assert [(s.text, s.supported) for s in result.sentences] == [(f"“{text}”", True)]
+    assert render(result, {1: 1}) == f"“{text}” [1]"
+    # In the third person it is the assistant's own sentence.
+    answer = "The author thinks this project will give him a deeper understanding of the backend."
+    result = verify(f"{answer} [1]", passages, {"p.md": text}, embedder, question="Why do side projects help?")
+    assert result.sentences[0].text == answer
+
+
 def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
     """Forced to answer a yes/no question, the small model replies "Yes, <the question
     restated>" whatever the passages say (fresh f10, f17). Its claim is the verdict itself,

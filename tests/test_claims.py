@@ -1,5 +1,13 @@
 from rag.chunking import Chunk
-from rag.claims import content_words, named_authors, quantities, speaks_for, states, swaps_in_asked
+from rag.claims import (
+    content_words,
+    is_first_person_copy,
+    named_authors,
+    quantities,
+    speaks_for,
+    states,
+    swaps_in_asked,
+)
 from rag.prompting import Passage
 from rag.retrieval import Hit
 
@@ -48,3 +56,13 @@ def test_a_swap_is_a_near_copy_with_the_questions_word_in_another_words_place():
                               content_words("How is AI used in medicine?"))
     # Too little copied to align: the sentence is judged by the usual scores.
     assert not swaps_in_asked("In finance, AI helps.", source, passage, asked)
+
+
+def test_a_first_person_copy_is_a_near_copy_that_says_i_or_we():
+    source = "I have taken on a couple of projects for my team in the past year."
+    assert is_first_person_copy(source, source)
+    assert is_first_person_copy("I have taken on a couple of projects for my team.", source)
+    # A paraphrase, or a sentence with no first person, is the assistant's own.
+    assert not is_first_person_copy("I took on projects.", source)
+    third = "Models become stale over time."
+    assert not is_first_person_copy(third, third)
