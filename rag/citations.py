@@ -193,7 +193,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
     pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     asked_numbers = {n for n, _ in quantities(question)}
-    votes: list[dict[int, tuple[float, int]]] = []  # per checked sentence: passage -> (similarity, sentence)
+    # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
+    votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
     for a, (text, cited) in enumerate(parts):
         own = content_words(text)
         # A question, or a copy of a section heading, claims nothing: with no answer in the
@@ -248,7 +249,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # still a restatement; without "Yes" it is a claim ("Communication is the core
             # skill" for "Does an ML PM need any core skill?").
             result.sentences.append(CheckedSentence(text, [], False, float(blended.max())))
-            votes.append({})
+            votes.append((a, {}))
             continue
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
         keep = [n for n in valid if blended[n - 1] >= cfg.min_support]
@@ -262,22 +263,25 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # f10, where the articles say no): the passage supports the claim, not the verdict,
             # which is shown flagged on its own. The rendered text stays the same.
             result.sentences.append(CheckedSentence(verdict.group(0).strip(), [], False, 0.0))
-            votes.append({})
+            votes.append((a, {}))
             text = text[verdict.end():]
-        if keep and best_sent[keep[0] - 1] >= 0 and is_first_person_copy(text, ptexts[best_sent[keep[0] - 1]]):
+        source = best_sent[keep[0] - 1] if keep else -1
+        if source >= 0 and is_first_person_copy(text, ptexts[source]):
             # The article's "I" is not the assistant's: a copied first-person sentence is a quote.
             text = "“" + text.strip('“”"') + "”"
         result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
-        votes.append({n: (float(sims[a, best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
-                      if best_sent[n - 1] >= 0})
+        votes.append((a, {n: (float(sims[a, best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
+                          if best_sent[n - 1] >= 0}))
     if len(result.sentences) > cfg.max_sentences:
         qvec = question_vector if question_vector is not None else embedder.embed_query(question)
-        shown = _most_relevant(result.sentences, embedder, qvec, cfg.max_sentences)
+        # The answer parts are embedded already: rank by them, with no second embedding call.
+        likeness = avecs[[a for a, _ in votes]] @ qvec
+        shown = _most_relevant(result.sentences, likeness, cfg.max_sentences)
         result.sentences = [result.sentences[i] for i in shown]
         votes = [votes[i] for i in shown]
     # Each cited passage quotes its sentence most like a shown sentence it supports.
     best_quote: dict[int, tuple[float, int]] = {}
-    for vote in votes:
+    for _, vote in votes:
         for n, (sim, j) in vote.items():
             if n not in best_quote or sim > best_quote[n][0]:
                 best_quote[n] = (sim, j)
@@ -287,12 +291,10 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     return result
 
 
-def _most_relevant(sentences: list[CheckedSentence], embedder: Embedder, question_vector: np.ndarray,
-                   k: int) -> list[int]:
+def _most_relevant(sentences: list[CheckedSentence], likeness: np.ndarray, k: int) -> list[int]:
     """Indexes of the `k` sentences to show, in answer order: supported ones first, then those
-    most like the question."""
-    sims = embedder.embed([s.text for s in sentences]) @ question_vector
-    ranked = sorted(range(len(sentences)), key=lambda i: (not sentences[i].supported, -float(sims[i])))
+    most like the question (`likeness`, one per sentence)."""
+    ranked = sorted(range(len(sentences)), key=lambda i: (not sentences[i].supported, -float(likeness[i])))
     return sorted(ranked[:k])
 
 
