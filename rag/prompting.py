@@ -4,10 +4,11 @@ Prompt processing runs at ~95 tokens/s on this CPU, so every 100 tokens of conte
 about a second before the first token. Each retrieved chunk is cut to the window of sentences
 most similar to the question that fits `passage_tokens` (`Passage`; the default keeps a whole
 128-token chunk, docs/answers.md), whose exact character span becomes what the citation
-quotes. Bylines are added only for questions about who wrote an article or when. The system
-prompt never changes, so llama.cpp reuses its evaluated prefix across questions. Retrieved text is fenced as quoted material so that an
-article cannot smuggle instructions into the prompt. Verifying the answer is left to
-`rag.citations`.
+quotes. Bylines are added only for questions about who wrote an article or when, or that
+name a word of a byline ("What does Gavish say ...?"). The system prompt never changes, so
+llama.cpp reuses its evaluated prefix across questions. Retrieved text is fenced as quoted
+material so that an article cannot smuggle instructions into the prompt. Verifying the
+answer is left to `rag.citations`.
 """
 
 from __future__ import annotations
