@@ -2,7 +2,11 @@
 
 Each line of the QA file is ``{"id", "question", "answer": str|null, "must_include": [str],
 "evidence": [{"doc", "quote"}]}``; ``answer: null`` marks a question the articles do not
-answer. Reported: key-fact recall (must_include phrases found in the answer, matched
+answer. A follow-up item adds ``"history": [[question, answer], ...]``, the chat before it,
+and ``"standalone"``, the question written out in full: the assistant must rewrite the
+follow-up from the history as a chat would (`rag.followup`); ``history_mode`` asks it
+without the history instead, or asks the written-out question, to measure the rewrite
+against both. Reported: key-fact recall (must_include phrases found in the answer, matched
 loosely; `key_fact_recall_stemmed` also forgives inflections, "influencers" for
 "influencer"), citation precision (citations whose passage overlaps a gold quote), evidence
 recall (gold quotes overlapped by some citation), refusal rate on unanswerable items,
@@ -19,7 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import Stemmer
 
@@ -43,6 +47,8 @@ class QAItem:
     answer: str | None
     must_include: list[str]
     evidence: list[Evidence]
+    history: tuple[tuple[str, str], ...] = ()  # the chat before a follow-up: (question, answer)
+    standalone: str = ""  # a follow-up written out in full, for `history_mode="standalone"`
 
     @property
     def answerable(self) -> bool:
@@ -64,6 +70,7 @@ class ItemResult:
     first_token_ms: float
     answer: str
     facts_found_stemmed: int = 0
+    asked: str = ""  # the question retrieval used: a follow-up's rewrite
 
 
 @dataclass
@@ -110,10 +117,20 @@ def read_qa(path: Path) -> list[QAItem]:
             row = json.loads(line)
             items.append(QAItem(str(row["id"]), row["question"], row.get("answer"),
                                 list(row.get("must_include") or []),
-                                [Evidence(e["doc"], e["quote"]) for e in row.get("evidence") or []]))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                                [Evidence(e["doc"], e["quote"]) for e in row.get("evidence") or []],
+                                tuple(_turn(t) for t in row.get("history") or []),
+                                str(row.get("standalone") or "")))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}:{no}: not a QA item ({exc}); see `pmrag eval answers --help`") from exc
     return items
+
+
+def _turn(turn: Any) -> tuple[str, str]:
+    """One earlier exchange: [question, answer] or {"question", "answer"}."""
+    if isinstance(turn, dict):
+        return str(turn["question"]), str(turn["answer"])
+    question, answer = turn
+    return str(question), str(answer)
 
 
 def normalise(text: str) -> str:
@@ -194,14 +211,28 @@ def score_item(item: QAItem, answer: Answer, data: IndexData) -> ItemResult:
     return ItemResult(item.id, item.answerable, answer.refused, found, len(item.must_include), len(cites),
                       on_evidence, len(gold), covered, answer.timings.total_ms,
                       answer.timings.first_token_ms, answer.text,
-                      0 if answer.refused else sum(fact_found_stemmed(p, answer.text) for p in item.must_include))
+                      0 if answer.refused else sum(fact_found_stemmed(p, answer.text) for p in item.must_include),
+                      answer.standalone_question or answer.question)
 
 
-def run(items: list[QAItem], ask: Callable[[str], Answer], data: Callable[[], IndexData],
-        progress: Callable[[int, int], None] | None = None) -> AnswerReport:
+HistoryMode = Literal["chat", "none", "standalone"]
+
+
+def run(items: list[QAItem], ask: Callable[..., Answer], data: Callable[[], IndexData],
+        progress: Callable[[int, int], None] | None = None, history_mode: HistoryMode = "chat") -> AnswerReport:
+    """Ask every item (`ask(question, history=...)`, as `Assistant.ask`) and score it. A
+    follow-up is asked after its history ("chat"), alone ("none": no rewrite, the baseline),
+    or written out in full ("standalone": what a perfect rewrite would retrieve with)."""
     report = AnswerReport()
     for i, item in enumerate(items):
-        answer = ask(item.question)
+        if history_mode == "standalone" and item.history:
+            if not item.standalone:
+                raise ConfigError(f"{item.id}: a follow-up needs 'standalone' for --history standalone")
+            answer = ask(item.standalone)
+        elif history_mode == "chat" and item.history:
+            answer = ask(item.question, history=list(item.history))
+        else:
+            answer = ask(item.question)
         report.items.append(score_item(item, answer, data()))
         if progress:
             progress(i + 1, len(items))

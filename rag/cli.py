@@ -95,12 +95,17 @@ def _parser() -> argparse.ArgumentParser:
                            description="Each line: {id, question, answer: str|null, must_include: [str],"
                                        " evidence: [{doc, quote}]}; answer null = not answerable. A quote"
                                        " is found in the article ignoring case, line breaks and curly"
-                                       " quotes; one that is not found is reported on stderr.")
+                                       " quotes; one that is not found is reported on stderr. A follow-up"
+                                       " adds history: [[question, answer], ...] and standalone: the"
+                                       " question written out in full.")
     common(sp)
     sp.add_argument("--qa", type=Path, required=True, help="QA file, e.g. eval/dev_qa.jsonl")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
     sp.add_argument("--per-item", action="store_true", help="include every item's result in --json")
     sp.add_argument("-k", "--top-k", type=int, help="passages to use (default 4)")
+    sp.add_argument("--history", choices=["chat", "none", "standalone"], default="chat",
+                    help="a follow-up is asked after its history (chat, default), alone (none: the"
+                         " baseline without rewriting), or as its written-out standalone question")
     sp.set_defaults(func=_cmd_eval_answers)
 
     sp = ev_sub.add_parser("retrieval", help="nDCG@10, recall, MRR and latency on a BEIR folder",
@@ -290,7 +295,8 @@ def _cmd_eval_answers(args: argparse.Namespace) -> int:
                             item.id, ev.doc, ev.quote[:80])
     bar = None if args.json else _ProgressBar()
     report = answer_eval.run(items, assistant.ask, lambda: assistant.index,
-                             progress=(lambda d, t: bar("answer", d, t)) if bar else None)
+                             progress=(lambda d, t: bar("answer", d, t)) if bar else None,
+                             history_mode=args.history)
     if bar:
         bar.close()
     summary = report.to_dict() if args.per_item else report.summary()

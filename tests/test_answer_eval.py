@@ -17,6 +17,7 @@ from rag.answer_eval import (
     find_quote,
     gold_spans,
     read_qa,
+    run,
     score_item,
 )
 from rag.documents import Article
@@ -80,7 +81,7 @@ def test_read_qa_names_the_bad_line(tmp_path):
         read_qa(path)
 
 
-@pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl"])
+@pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl", "followup_qa.jsonl"])
 def test_the_repos_question_sets_quote_the_indexed_articles_exactly(name, built_index):
     """A gold quote the indexed text does not contain silently counts as never cited, so
     every quote of both sets must be found in the real index of corpus/."""
@@ -101,3 +102,41 @@ def test_a_quote_copied_from_the_original_file_is_found_despite_its_line_breaks_
     assert find_quote(text, "Intro.") == (0, 6)
     assert find_quote(text, "you do not manage") is None
     assert find_quote(text, "  ") is None
+
+
+def test_a_follow_up_is_read_with_its_history_and_written_out_question(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text(
+        '{"id": "u1", "history": [["Which IDE?", "Cursor [1]."]], "question": "How much is it?",'
+        ' "standalone": "How much is Cursor?", "answer": null}\n'
+        '{"id": "u2", "history": [{"question": "Who wrote it?", "answer": "Yael."}], "question": "When?",'
+        ' "answer": null}\n'
+        '{"id": "u3", "history": [["only a question"]], "question": "q", "answer": null}\n')
+    with pytest.raises(ConfigError, match=r"qa.jsonl:3: not a QA item"):
+        read_qa(path)
+    path.write_text("\n".join(path.read_text().splitlines()[:2]))
+    first, second = read_qa(path)
+    assert first.history == (("Which IDE?", "Cursor [1]."),) and first.standalone == "How much is Cursor?"
+    assert second.history == (("Who wrote it?", "Yael."),) and second.standalone == ""
+
+
+def test_a_follow_up_is_asked_after_its_history_alone_or_written_out():
+    """`--history chat` passes the conversation (the assistant rewrites), `none` asks the bare
+    follow-up (the baseline), `standalone` asks the written-out question; a question without
+    history is asked the same way in every mode."""
+    follow_up = QAItem("u1", "How much is it?", None, [], [], (("Which IDE?", "Cursor."),), "How much is Cursor?")
+    plain = QAItem("q1", "Do PMs manage people?", None, [], [])
+    for mode, expected in [("chat", ("How much is it?", [("Which IDE?", "Cursor.")])),
+                           ("none", ("How much is it?", None)),
+                           ("standalone", ("How much is Cursor?", None))]:
+        calls: list = []
+
+        def ask(question, history=None, calls=calls):
+            calls.append((question, history))
+            return Answer(question, "not covered", True, standalone_question=question.upper())
+
+        report = run([follow_up, plain], ask, lambda: DATA, history_mode=mode)
+        assert calls == [expected, ("Do PMs manage people?", None)]
+        assert report.items[0].asked == expected[0].upper()  # the rewrite is reported per item
+    with pytest.raises(ConfigError, match="u1: a follow-up needs 'standalone'"):
+        run([QAItem("u1", "And?", None, [], [], (("q", "a"),))], ask, lambda: DATA, history_mode="standalone")
