@@ -3,7 +3,9 @@
 "And how long did that take?" retrieves nothing useful on its own. When there is chat
 history and the question leans on it (pronouns, "and ...", "what about ..."), the LLM
 rewrites it from the last turns; a question that stands on its own is left alone, so the
-common case costs no extra LLM call. Retrieval and answering are left to `rag.assistant`.
+common case costs no extra LLM call. The small model's rewrite is checked before it is
+used: it must keep the follow-up's own words and add only words from the conversation,
+or the follow-up is asked as it is. Retrieval and answering are left to `rag.assistant`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 
+from rag.claims import content_words
+
 log = logging.getLogger(__name__)
 
 REWRITE_SYSTEM = (
@@ -21,6 +25,11 @@ REWRITE_SYSTEM = (
     " only to resolve what words like 'it', 'that' or 'they' refer to. Reply with the"
     " rewritten question only, nothing else."
 )
+# Checks on the small model's rewrite (`is_faithful`): it may lose one word of the
+# follow-up's own ("the first one" -> "CS50"), and add one word found nowhere in the
+# conversation ("examples", "used": a fragment needs a verb).
+_MAX_LOST_WORDS = 1
+_MAX_FOREIGN_WORDS = 1
 
 _REFERRING = re.compile(
     r"\b(it|its|that|this|those|these|they|them|their|he|she|him|her|his|there|then|such|same|"
@@ -61,7 +70,10 @@ def normalise_history(history: Sequence[object] | None) -> list[Turn]:
 
 
 def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turns: int = 2) -> str:
-    """Standalone version of `question`; falls back to prefixing the last question."""
+    """Standalone version of `question`, or `question` itself when the model's rewrite fails
+    `is_faithful`. Not the previous question glued on: on the follow-up QA set that pulled
+    retrieval back to the earlier topic (gold evidence in the passages for 6 of 14 follow-ups,
+    against 10 of 14 for the bare follow-up; docs/answers.md)."""
     recent = list(history)[-max_turns:]
     convo = "\n".join(f"User: {q}\nAssistant: {_short(a)}" for q, a in recent)
     messages = [("system", REWRITE_SYSTEM),
@@ -69,12 +81,31 @@ def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turn
     try:
         text = "".join(str(c.content) for c in llm.stream(messages, max_tokens=48)).strip()
     except Exception as exc:  # a failed rewrite must not fail the question
-        log.warning("follow-up rewrite failed (%s); using the previous question as context", exc)
-        text = ""
+        log.warning("follow-up rewrite failed (%s); asking the follow-up as it is", exc)
+        return question
     text = text.splitlines()[0].strip().strip('"“”') if text else ""
-    if len(text) < 5 or len(text) > 300:
-        return f"{recent[-1][0]} {question}"
+    if not is_faithful(text, question, recent):
+        log.info("follow-up rewrite %r rejected; asking %r as it is", text, question)
+        return question
     return text
+
+
+def is_faithful(rewritten: str, question: str, history: Sequence[Turn]) -> bool:
+    """Does the rewrite keep the follow-up's own words (all but words like "it" that point
+    back, less one) and add at most one word that is in neither the follow-up nor the
+    conversation? The first catches the previous question asked again ("How much does it
+    cost per month?" -> "What does the technical PM guy use as their IDE?") and a question
+    made over ("What gave him the time to finish it?" -> "How did the author manage to
+    complete the course in 18 months?"); the second a detail made up."""
+    if not 5 <= len(rewritten) <= 300:
+        return False
+    new = content_words(rewritten)
+    own = content_words(_REFERRING.sub(" ", _CONTINUATION.sub(" ", question)))
+    lost = own - new
+    if len(lost) > _MAX_LOST_WORDS or 2 * len(lost) >= max(len(own), 1):
+        return False
+    known = content_words(question + " " + " ".join(f"{q} {a}" for q, a in history))
+    return len(new - known) <= _MAX_FOREIGN_WORDS
 
 
 def _short(answer: str, limit: int = 300) -> str:

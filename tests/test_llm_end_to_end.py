@@ -118,3 +118,21 @@ def test_a_tldr_of_an_article_named_by_its_author_is_answered_from_it(built_inde
     assert ans.llm_called and not ans.refused, ans.raw_answer
     assert {c.doc_id for c in ans.citations} == {"product-management-with-a-data-science-mindset.md"}, ans.citations
     assert any(s.supported for s in ans.sentences)
+
+
+def test_a_follow_up_is_rewritten_from_the_chat_and_never_into_the_previous_question(
+        built_index, embedder, local_llm) -> None:
+    """"it" resolved from the chat: the churn model's failure modes are answered. Asked "How much
+    does it cost per month?" after the IDE question, the bundled model rewrote it into the IDE
+    question itself, and the assistant answered that, cited; that rewrite is now refused by
+    rag.followup.is_faithful, and the articles, which never price Cursor, refuse the question."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    churn = [("If the data scientists build me a churn model, what do I actually get out of it?",
+              "The churn model outputs a probability only, and maybe a measure of confidence in this value. [1]")]
+    live = a.ask("What can go wrong with it once it's live?", history=churn)
+    assert "churn model" in live.standalone_question, live.standalone_question
+    assert not live.refused and "stale" in live.text, live.raw_answer
+    ide = [("what IDE does the technical PM guy use?", "Cursor is the IDE used by the technical PM guy. [1]")]
+    price = a.ask("How much does it cost per month?", history=ide)
+    assert "cost" in price.standalone_question, price.standalone_question
+    assert price.refused, price.text
