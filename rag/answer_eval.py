@@ -219,7 +219,8 @@ HistoryMode = Literal["chat", "none", "standalone"]
 
 
 def run(items: list[QAItem], ask: Callable[..., Answer], data: Callable[[], IndexData],
-        progress: Callable[[int, int], None] | None = None, history_mode: HistoryMode = "chat") -> AnswerReport:
+        progress: Callable[[int, int], None] | None = None,
+        history_mode: HistoryMode = "chat") -> AnswerReport:
     """Ask every item (`ask(question, history=...)`, as `Assistant.ask`) and score it. A
     follow-up is asked after its history ("chat"), alone ("none": no rewrite, the baseline),
     or written out in full ("standalone": what a perfect rewrite would retrieve with)."""

@@ -68,3 +68,55 @@ def test_a_failing_model_leaves_the_follow_up_as_asked():
             yield
 
     assert rewrite("How much does it cost?", CURSOR, Broken(calls=[])) == "How much does it cost?"
+
+
+class Replies(ScriptedChat):
+    """Answers each call with the next scripted reply."""
+
+    replies: list[str] = []
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.reply = self.replies.pop(0)
+        yield from super()._stream(messages, stop, run_manager, **kwargs)
+
+
+DATA_SCIENTISTS = [("What skills should I lean on when I need data scientists to simplify a model?",
+                    "Understand the problem. [1] Listen. [1] Be empathetic. [1]")]
+
+
+def test_a_pronoun_the_rewrite_left_in_place_is_replaced_by_its_referent():
+    """The bundled model kept "them" in its rewrite, but named them when asked what "them"
+    refers to."""
+    model = Replies(replies=["What should I hand them when we kick off a feature?", "The data scientists."],
+                    calls=[])
+    assert (rewrite("And what should I hand them when we kick off a feature?", DATA_SCIENTISTS, model)
+            == "What should I hand the data scientists when we kick off a feature?")
+    assert 'what does "them" refer to?' in model.calls[-1]
+
+
+def test_a_rejected_rewrite_falls_back_to_referents_and_a_bad_referent_to_the_follow_up():
+    history = [("How long did the author take for the NLP course?", "It took almost 18 months to complete. [1]")]
+    made_over = "How did the author manage to complete the NLP data science course in 18 months?"
+    model = Replies(replies=[made_over, "The author"], calls=[])
+    assert rewrite("What gave him the time to finish it?", history, model) == \
+        "What gave the author the time to finish it?"
+    # A sentence, a phrase with words from nowhere, or one holding the pronoun itself: not a referent.
+    for referent in ["The technical PM guy uses the Cursor IDE to write code.", "The LLM boom", "His team"]:
+        model = Replies(replies=["What does the technical PM guy use as their IDE?", referent], calls=[])
+        assert rewrite("How much does his cost?", CURSOR, model) == "How much does his cost?"
+
+
+def test_a_kept_pronoun_next_to_its_named_referent_is_resolved():
+    model = Replies(replies=["How long did the technical PM guy take his NLP course?"], calls=[])
+    assert (rewrite("And how long did his NLP course take him?", CURSOR, model)
+            == "How long did the technical PM guy take his NLP course?")
+    assert len(model.calls) == 1  # no referent lookup
+
+
+def test_a_thing_is_never_looked_up_as_a_referent():
+    """Asked what "it" is in "How much does it cost per month?" after the IDE question, the
+    bundled model said "The technical PM guy", and the assistant answered "The technical PM
+    guy costs $8 per month. [1]". Only pronouns for people or groups are looked up."""
+    model = Replies(replies=["What does the technical PM guy use as their IDE?", "The technical PM guy"], calls=[])
+    assert rewrite("How much does it cost per month?", CURSOR, model) == "How much does it cost per month?"
+    assert len(model.calls) == 1

@@ -125,7 +125,9 @@ def test_a_follow_up_is_rewritten_from_the_chat_and_never_into_the_previous_ques
     """"it" resolved from the chat: the churn model's failure modes are answered. Asked "How much
     does it cost per month?" after the IDE question, the bundled model rewrote it into the IDE
     question itself, and the assistant answered that, cited; that rewrite is now refused by
-    rag.followup.is_faithful, and the articles, which never price Cursor, refuse the question."""
+    rag.followup.is_faithful, and the articles, which never price Cursor, refuse the question.
+    Looked up as a referent, its "it" came back as "The technical PM guy" ("The technical PM guy
+    costs $8 per month. [1]"), so things are not looked up."""
     a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
     churn = [("If the data scientists build me a churn model, what do I actually get out of it?",
               "The churn model outputs a probability only, and maybe a measure of confidence in this value. [1]")]
