@@ -92,9 +92,8 @@ def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turn
     in the passages for 6 of 14 follow-ups, against 10 of 14 for the bare follow-up;
     docs/answers.md)."""
     recent = list(history)[-max_turns:]
-    convo = "\n".join(f"User: {q}\nAssistant: {_short(a)}" for q, a in recent)
-    messages = [("system", REWRITE_SYSTEM),
-                ("human", f"Conversation:\n{convo}\n\nFollow-up question: {question}\n\nStandalone question:")]
+    messages = [("system", REWRITE_SYSTEM), ("human", f"Conversation:\n{_conversation(recent)}\n\n"
+                                                      f"Follow-up question: {question}\n\nStandalone question:")]
     try:
         text = "".join(str(c.content) for c in llm.stream(messages, max_tokens=48)).strip()
     except Exception as exc:  # a failed rewrite must not fail the question
@@ -121,7 +120,7 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
     pointers = list(dict.fromkeys(w.lower() for w in _POINTERS.findall(question)))
     if not pointers:
         return None
-    convo = "\n".join(f"User: {q}\nAssistant: {_short(a)}" for q, a in history)
+    convo = _conversation(history)
     known = content_words(" ".join(f"{q} {a}" for q, a in history))
     resolved, replaced = question, False
     for word in pointers:
@@ -172,6 +171,10 @@ def is_faithful(rewritten: str, question: str, history: Sequence[Turn]) -> bool:
         return False
     known = content_words(question + " " + " ".join(f"{q} {a}" for q, a in history))
     return len(new - known) <= _MAX_FOREIGN_WORDS
+
+
+def _conversation(history: Sequence[Turn]) -> str:
+    return "\n".join(f"User: {q}\nAssistant: {_short(a)}" for q, a in history)
 
 
 def _short(answer: str, limit: int = 300) -> str:
