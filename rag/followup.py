@@ -94,12 +94,10 @@ def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turn
     recent = list(history)[-max_turns:]
     messages = [("system", REWRITE_SYSTEM), ("human", f"Conversation:\n{_conversation(recent)}\n\n"
                                                       f"Follow-up question: {question}\n\nStandalone question:")]
-    try:
-        text = "".join(str(c.content) for c in llm.stream(messages, max_tokens=48)).strip()
-    except Exception as exc:  # a failed rewrite must not fail the question
-        log.warning("follow-up rewrite failed (%s); asking the follow-up as it is", exc)
+    text = _first_line(llm, messages, 48)
+    if text is None:
         return question
-    text = text.splitlines()[0].strip().strip('"“”') if text else ""
+    text = text.strip('"“”')
     faithful = is_faithful(text, question, recent)
     if faithful and not _left_in_place(text, question):
         return text
@@ -127,12 +125,10 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
         messages = [("system", REFERENT_SYSTEM),
                     ("human", f"Conversation:\n{convo}\n\nNext question: {question}\n\n"
                               f'In the next question, what does "{word}" refer to?')]
-        try:
-            reply = "".join(str(c.content) for c in llm.stream(messages, max_tokens=16)).strip()
-        except Exception as exc:  # a failed lookup leaves the pronoun in place
-            log.warning("referent lookup failed (%s)", exc)
+        reply = _first_line(llm, messages, 16)
+        if reply is None:
             return None
-        phrase = reply.splitlines()[0].strip().strip('."“”') if reply else ""
+        phrase = reply.strip('."“”')
         words = content_words(phrase)
         if (not words or not words <= known or len(phrase.split()) > _MAX_REFERENT_WORDS
                 or _POINTERS.search(phrase)):
@@ -171,6 +167,17 @@ def is_faithful(rewritten: str, question: str, history: Sequence[Turn]) -> bool:
         return False
     known = content_words(question + " " + " ".join(f"{q} {a}" for q, a in history))
     return len(new - known) <= _MAX_FOREIGN_WORDS
+
+
+def _first_line(llm: BaseChatModel, messages: list[tuple[str, str]], max_tokens: int) -> str | None:
+    """The first line of the model's reply, or None if the model failed: a failed rewrite
+    must not fail the question, which is then asked as it is."""
+    try:
+        text = "".join(str(c.content) for c in llm.stream(messages, max_tokens=max_tokens)).strip()
+    except Exception as exc:
+        log.warning("follow-up rewrite failed (%s); asking the follow-up as it is", exc)
+        return None
+    return text.splitlines()[0].strip() if text else ""
 
 
 def _conversation(history: Sequence[Turn]) -> str:
