@@ -16,8 +16,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from rag.cli_eval import add_eval_commands
 from rag.config import Settings
 from rag.errors import RagError
+from rag.progress import ProgressBar
 
 log = logging.getLogger("rag.cli")
 
@@ -89,34 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=_cmd_config)
 
-    ev = sub.add_parser("eval", help="measure retrieval or answer quality")
-    ev_sub = ev.add_subparsers(dest="eval_command", required=True)
-    sp = ev_sub.add_parser("answers", help="score answers against a QA file (JSON lines)",
-                           description="Each line: {id, question, answer: str|null, must_include: [str],"
-                                       " evidence: [{doc, quote}]}; answer null = not answerable. A quote"
-                                       " is found in the article ignoring case, line breaks and curly"
-                                       " quotes; one that is not found is reported on stderr. A follow-up"
-                                       " adds history: [[question, answer], ...] and standalone: the"
-                                       " question written out in full.")
-    common(sp)
-    sp.add_argument("--qa", type=Path, required=True, help="QA file, e.g. eval/dev_qa.jsonl")
-    sp.add_argument("--json", action="store_true", help="print one JSON object")
-    sp.add_argument("--per-item", action="store_true", help="include every item's result in --json")
-    sp.add_argument("-k", "--top-k", type=int, help="passages to use (default 4)")
-    sp.add_argument("--history", choices=["chat", "none", "standalone"], default="chat",
-                    help="a follow-up is asked after its history (chat, default), alone (none: the"
-                         " baseline without rewriting), or as its written-out standalone question")
-    sp.set_defaults(func=_cmd_eval_answers)
-
-    sp = ev_sub.add_parser("retrieval", help="nDCG@10, recall, MRR and latency on a BEIR folder",
-                           description="DATASET holds corpus.jsonl, queries.jsonl and qrels/SPLIT.tsv."
-                                       " Its index is built once into the cache (RAG_CACHE_DIR/eval/).")
-    sp.add_argument("--dataset", type=Path, required=True, help="BEIR folder")
-    sp.add_argument("--split", default="test", help="qrels split to score (default test)")
-    sp.add_argument("--k", type=int, default=10, help="cutoff for nDCG/Recall/MRR (default 10)")
-    sp.add_argument("--json", action="store_true", help="print one JSON object")
-    store_flags(sp)
-    sp.set_defaults(func=_cmd_eval_retrieval)
+    add_eval_commands(sub, common, store_flags)
 
     st = sub.add_parser("store", help="manage the index store (Postgres)")
     st_sub = st.add_subparsers(dest="store_command", required=True)
@@ -147,15 +122,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    return Settings.load(
-        corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index", None),
-        llm=getattr(args, "llm", None), llm_model=getattr(args, "llm_model", None),
-        llm_base_url=getattr(args, "llm_base_url", None), store_url=getattr(args, "store", None),
-        collection=getattr(args, "collection", None), **extra,
-    )
-
-
 def _quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     level = logging.DEBUG if verbose else logging.ERROR
@@ -174,7 +140,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from rag.assistant import build_embedder
     from rag.indexing import Failure, add_files, index_is_current, update_index
 
-    settings = _settings(args)
+    settings = Settings.from_flags(args)
     copied: list[str] = []
     pre_failed: list[Failure] = []
     if args.paths and not args.dry_run:
@@ -196,7 +162,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
             print(json.dumps({"up_to_date": True}))
         return 0
     embedder = build_embedder(settings)
-    progress = None if args.json else _ProgressBar()
+    progress = None if args.json else ProgressBar()
     report = update_index(settings, embedder, dry_run=args.dry_run, full=args.full,
                           progress=progress, wait_for_lock=args.wait)
     if progress:
@@ -207,30 +173,6 @@ def _cmd_index(args: argparse.Namespace) -> int:
     else:
         _print_report(report)
     return 1 if report.failed else 0
-
-
-class _ProgressBar:
-    """A tqdm bar per stage on stderr."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-        self._stage = ""
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if stage != self._stage:
-            self.close()
-            self._stage = stage
-            self._bar = tqdm(total=total, desc=f"{stage:>6}", unit=" chunks" if stage == "embed" else " docs",
-                             file=sys.stderr, leave=True)
-        self._bar.n = done
-        self._bar.refresh()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
 
 
 def _print_report(report: Any) -> None:
@@ -249,7 +191,7 @@ def _print_report(report: Any) -> None:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from rag.assistant import Assistant
 
-    settings = _settings(args, top_k=args.top_k)
+    settings = Settings.from_flags(args, top_k=args.top_k)
     assistant = Assistant.load(settings)
     if args.json:
         print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False))
@@ -281,65 +223,16 @@ def format_answer(answer: Any) -> str:
     return "\n".join(lines)
 
 
-def _cmd_eval_answers(args: argparse.Namespace) -> int:
-    from rag import answer_eval
-    from rag.assistant import Assistant
-
-    settings = _settings(args, top_k=args.top_k)
-    items = answer_eval.read_qa(args.qa)
-    assistant = Assistant.load(settings)
-    for item in items:  # a quote the index lacks would silently count as never cited
-        for ev, (_, start, _) in zip(item.evidence, answer_eval.gold_spans(item, assistant.index), strict=True):
-            if start < 0:
-                log.warning("%s: evidence quote not found in %s, so it counts as never cited: %r",
-                            item.id, ev.doc, ev.quote[:80])
-    bar = None if args.json else _ProgressBar()
-    report = answer_eval.run(items, assistant.ask, lambda: assistant.index,
-                             progress=(lambda d, t: bar("answer", d, t)) if bar else None,
-                             history_mode=args.history)
-    if bar:
-        bar.close()
-    summary = report.to_dict() if args.per_item else report.summary()
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-    else:
-        for key, value in summary.items():
-            print(f"{key:28} {value}")
-    return 0
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
-    settings = _settings(args, host=args.host, port=args.port)
+    settings = Settings.from_flags(args, host=args.host, port=args.port)
     serve(settings, share=args.share)
     return 0
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    print(json.dumps(_settings(args).public_dict(), indent=2))
-    return 0
-
-
-def _cmd_eval_retrieval(args: argparse.Namespace) -> int:
-    from rag.assistant import build_embedder
-    from rag.evaluation import evaluate_retrieval
-
-    settings = _settings(args)
-    progress = None if args.json else _ProgressBar()
-    report = evaluate_retrieval(settings, build_embedder(settings), args.dataset, split=args.split,
-                                k=args.k, progress=progress)
-    if progress:
-        progress.close()
-    if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False))
-        return 0
-    d = report.to_dict()
-    print(f"{report.dataset} [{report.split}], {report.queries} queries")
-    for key in (f"ndcg@{args.k}", f"recall@{args.k}", "recall@100", f"mrr@{args.k}"):
-        print(f"  {key:<16}{d[key]:.4f}")
-    print(f"  {'latency p50':<16}{d['latency_ms_p50']:.1f} ms")
-    print(f"  {'latency p95':<16}{d['latency_ms_p95']:.1f} ms")
+    print(json.dumps(Settings.from_flags(args).public_dict(), indent=2))
     return 0
 
 

@@ -164,6 +164,18 @@ class Settings(BaseSettings):
                 f"setting {field!r}: {first['msg']} (set RAG_{field.upper()} or its flag)"
             ) from exc
 
+    @classmethod
+    def from_flags(cls, flags: Any, **extra: Any) -> Settings:
+        """`load` with the command line's common flags (`--corpus`, `--index`, `--llm`,
+        `--llm-model`, `--llm-base-url`, `--store`, `--collection`) as overrides; a command
+        without one of them, or a flag not given, leaves the setting as it was."""
+        return cls.load(
+            corpus_dir=getattr(flags, "corpus", None), index_dir=getattr(flags, "index", None),
+            llm=getattr(flags, "llm", None), llm_model=getattr(flags, "llm_model", None),
+            llm_base_url=getattr(flags, "llm_base_url", None), store_url=getattr(flags, "store", None),
+            collection=getattr(flags, "collection", None), **extra,
+        )
+
     def relevance_gates(self) -> tuple[float, float]:
         """(min_relevance, retry_min_relevance): the settings, or the embedder's calibrated pair
         (an uncalibrated local model gets MiniLM's, the most conservative refusal floor)."""
