@@ -25,6 +25,7 @@ from pydantic import ConfigDict, PrivateAttr
 from rag.config import Settings
 from rag.errors import ConfigError, ModelUnavailableError
 from rag.models import check_gguf, ensure_bundled_model
+from rag.prompt_states import PromptStates
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class LlamaCppChat(BaseChatModel):
     accepts_banned_words: ClassVar[bool] = True
     _llm: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    # The answer's evaluated system prompt survives a follow-up's rewrite (rag.prompt_states).
+    _states: PromptStates = PrivateAttr(default_factory=PromptStates)
 
     @property
     def _llm_type(self) -> str:
@@ -74,7 +77,9 @@ class LlamaCppChat(BaseChatModel):
         llm = self.load()
         payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
         bias = self._ban(llm, kwargs.get("banned_words") or ())
+        system = payload[0]["content"] if payload and payload[0]["role"] == "system" else ""
         with self._lock:
+            self._states.before(llm, system)
             # Greedy decoding: answers must be reproducible and stay close to the passages.
             stream = llm.create_chat_completion(
                 payload, stream=True, temperature=0.0, top_k=1, repeat_penalty=1.05,
@@ -88,6 +93,7 @@ class LlamaCppChat(BaseChatModel):
                     if run_manager:
                         run_manager.on_llm_new_token(text, chunk=chunk)
                     yield chunk
+            self._states.after(llm, system)
 
     @staticmethod
     def _ban(llm: Any, words: Sequence[str]) -> dict[int, float]:
