@@ -192,7 +192,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     bodies = [content_words(p.text) for p in passages]  # the text alone: a title word is no sibling
     heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
     pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
-    asked_numbers = {n for n, _ in quantities(question)}
+    asked_numbers = {n for n, *_ in quantities(question)}
     # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
     votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
     for a, (text, cited) in enumerate(parts):

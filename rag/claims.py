@@ -27,6 +27,8 @@ _NUMBER_WORDS = {w: str(i) for i, w in enumerate(
 _NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousand="1000", million="1000000",
                      half="0.5", dozen="12")
 _WORD = re.compile(r"[a-z0-9]+")
+_RATE = frozenset({"per", "each", "every"})  # "$8 per month": "per" is not the unit
+_PERIODS = frozenset({"second", "minut", "hour", "day", "week", "month", "quarter", "year", "sprint"})
 _STOP = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being it its"
     " this that these those you your we our they their he she his her i me my not no do does did"
@@ -42,10 +44,13 @@ def content_words(text: str) -> set[str]:
     return set(_STEMMER.stemWords(words))
 
 
-def quantities(text: str) -> set[tuple[str, str]]:
-    """Quantities in `text` as (number, stem of the next content word): "3 hours a week" gives
-    ("3", "hour"); "4-day week" and "four days" both give ("4", "day"); "1,000 users" gives
-    ("1000", "user"). The unit matters: a passage's "3 step process" does not state "3 hours"."""
+def quantities(text: str) -> set[tuple[str, str, str]]:
+    """Quantities in `text` as (number, stem of the next content word, a period named within
+    the two words after it): "3 hours a week", "3 hours per week" and "a 3-hour week" give ("3",
+    "hour", "week"); "four days" gives ("4", "day", ""); "1,000 users" gives ("1000", "user",
+    ""); "$8 per month" and "$8 a month" give ("8", "month", ""). The unit matters: a passage's
+    "3 step process" does not state "3 hours". So does the period: "In the 72 hours that
+    followed" does not state "72 hours a week" (a follow-up's answer, stop 24)."""
     toks = _NUMBER.findall(text.lower())
     out = set()
     for i, tok in enumerate(toks):
@@ -55,9 +60,22 @@ def quantities(text: str) -> set[tuple[str, str]]:
             n = _NUMBER_WORDS[tok]
         else:
             continue
-        unit = next((w for w in toks[i + 1:i + 4] if w not in _STOP and not w[0].isdigit()), "")
-        out.add((n, _STEMMER.stemWord(unit) if unit else ""))
+        at = next((j for j in range(i + 1, min(i + 4, len(toks)))
+                   if toks[j] not in _STOP and toks[j] not in _RATE and not toks[j][0].isdigit()), None)
+        unit = _STEMMER.stemWord(toks[at]) if at is not None else ""
+        out.add((n, unit, _period(toks[at + 1:at + 3]) if at is not None else ""))
     return out
+
+
+def _period(words: list[str]) -> str:
+    """The period among `words` (the two after a quantity's unit), unless another quantity
+    comes first: in "1,000 users, three hours" the hours are not per user."""
+    for word in words:
+        if word[0].isdigit() or word in _NUMBER_WORDS:
+            return ""
+        if (stem := _STEMMER.stemWord(word)) in _PERIODS:
+            return stem
+    return ""
 
 
 def swaps_in_asked(sentence: str, source: str, passage_words: set[str], asked: set[str]) -> bool:
@@ -139,8 +157,9 @@ def speaks_for(passage: Passage, authors: set[str]) -> bool:
                for author in authors for name, surname in _names(author))
 
 
-def states(passage: set[tuple[str, str]], claimed: set[tuple[str, str]]) -> bool:
-    """Every claimed quantity appears in the passage: same number and same unit word (a number
-    that ends the sentence carries no unit and only needs the number)."""
-    numbers = {n for n, _ in passage}
-    return all((n, u) in passage if u else n in numbers for n, u in claimed)
+def states(passage: set[tuple[str, str, str]], claimed: set[tuple[str, str, str]]) -> bool:
+    """Every claimed quantity appears in the passage: same number, same unit word (a number
+    that ends the sentence carries no unit and only needs the number) and, for a rate, the same
+    period ("$8" is stated by "$8 per month"; "72 hours a week" is not by "72 hours")."""
+    return all(any(pn == n and (not u or pu == u) and (not r or pr == r) for pn, pu, pr in passage)
+               for n, u, r in claimed)

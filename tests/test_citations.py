@@ -134,6 +134,22 @@ def test_invented_number_is_unsupported_even_if_the_passage_has_that_digit(embed
     assert not invented.sentences[0].supported and invented.sentences[0].passages == []
 
 
+def test_a_number_stated_over_another_period_is_unsupported(embedder):
+    """A follow-up's answer (stop 24): "72 hours a week" from the article's "In the 72 hours
+    that followed"."""
+    text = ("In the 72 hours that followed, I explained retrieval augmented generation to other people."
+            " I can only commit to learning for less than 10 hours per week.")
+    articles = {"c.md": text}
+    hit = Hit(Chunk("c.md", 0, 0, len(text), "", text), "c.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    q = "How many hours a week does the author spend learning now?"
+    invented = verify("The author spends 72 hours a week learning now [1].", passages, articles, embedder, question=q)
+    assert not invented.sentences[0].supported
+    stated = verify("The author spends less than 10 hours per week learning [1].", passages, articles, embedder,
+                    question=q)
+    assert stated.sentences[0].supported
+
+
 def test_copied_headings_and_questions_claim_nothing(embedder):
     # Dev q32: with no answer in the passages, the model listed their section headings.
     text = "Monitoring is not optional."

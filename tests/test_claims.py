@@ -12,16 +12,30 @@ from rag.prompting import Passage
 from rag.retrieval import Hit
 
 
-def test_quantities_pair_numbers_with_their_unit():
+def test_quantities_pair_numbers_with_their_unit_and_period():
     assert quantities("About 4-day weeks, 1,000 users, three hours and 2.5 months. Then 3") == {
-        ("4", "day"), ("1000", "user"), ("3", "hour"), ("2.5", "month"), ("3", "")}
-    assert quantities("Four days a week") == quantities("a 4-day week") == {("4", "day")}
+        ("4", "day", "week"), ("1000", "user", ""), ("3", "hour", ""), ("2.5", "month", ""), ("3", "", "")}
+    assert quantities("Four days a week") == quantities("a 4-day week") == {("4", "day", "week")}
+    assert quantities("10 hours per week") == quantities("10 hours a week") == {("10", "hour", "week")}
+    assert quantities("$8 per month") == quantities("$8 a month") == {("8", "month", "")}
 
 
 def test_a_passage_states_a_quantity_only_with_its_unit():
     passage = quantities("I follow a 3 step process. The course took almost 18 months.")
-    assert states(passage, {("3", "step")}) and states(passage, {("18", "")})
-    assert not states(passage, {("3", "hour")})
+    assert states(passage, {("3", "step", "")}) and states(passage, {("18", "", "")})
+    assert not states(passage, {("3", "hour", "")})
+
+
+def test_a_rate_is_stated_only_over_the_same_period():
+    """The follow-up answer "The author spends 72 hours a week learning now." cited the
+    passage's "In the 72 hours that followed, I explained ..." (stop 24)."""
+    passage = quantities("In the 72 hours that followed, I explained it 20 times per day. I work "
+                         "less than 10 hours per week.")
+    assert not states(passage, quantities("He spends 72 hours a week learning."))
+    assert states(passage, quantities("It took 72 hours."))
+    assert states(passage, quantities("He learns for less than 10 hours a week."))
+    assert not states(passage, quantities("He learns for 10 hours a day."))
+    assert states(passage, quantities("He explained it 20 times a day."))
 
 
 def test_named_authors_needs_a_name_not_a_word():
