@@ -41,10 +41,12 @@ class SentenceCheck:
 
 @dataclass
 class Timings:
+    rewrite_ms: float = 0.0  # a follow-up made standalone (rag.followup), before retrieval
     retrieve_ms: float = 0.0
-    first_token_ms: float = 0.0
+    first_token_ms: float = 0.0  # from the start of generation
     generate_ms: float = 0.0
     total_ms: float = 0.0
+    wait_ms: float = 0.0  # from the question to the first answer text shown: what a reader waits
 
 
 @dataclass
@@ -63,6 +65,9 @@ class Answer:
     # The index generation the passages and citations come from: while a re-index runs, a
     # citation's offsets are only meaningful against the corpus version that answered.
     index_generation: str = ""
+    # A follow-up whose rewrite by the model was not used as it is: that rewrite, and why.
+    rewrite_proposed: str = ""
+    rewrite_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,8 @@ class Answer:
             "sentences": [asdict(s) for s in self.sentences],
             "nearest": [asdict(c) for c in self.nearest],
             "standalone_question": self.standalone_question or self.question,
+            "rewrite_proposed": self.rewrite_proposed,
+            "rewrite_note": self.rewrite_note,
             "timings": asdict(self.timings),
             "index_generation": self.index_generation,
         }

@@ -71,6 +71,7 @@ class ItemResult:
     answer: str
     facts_found_stemmed: int = 0
     asked: str = ""  # the question retrieval used: a follow-up's rewrite
+    wait_ms: float = 0.0  # question to first answer text, a follow-up's rewrite included
 
 
 @dataclass
@@ -88,6 +89,7 @@ class AnswerReport:
         evid = sum(r.evidence_total for r in ans)
         lat = sorted(r.total_ms for r in self.items)
         first = sorted(r.first_token_ms for r in self.items if r.first_token_ms > 0)
+        wait = sorted(r.wait_ms for r in self.items if r.wait_ms > 0)
         return {
             "key_fact_recall": _ratio(sum(r.facts_found for r in ans), facts),
             "key_fact_recall_stemmed": _ratio(sum(r.facts_found_stemmed for r in ans), facts),
@@ -97,6 +99,7 @@ class AnswerReport:
             "false_refusal_rate": _ratio(sum(r.refused for r in ans), len(ans)),
             "latency_ms_p50": _pct(lat, 50), "latency_ms_p95": _pct(lat, 95),
             "first_token_ms_p50": _pct(first, 50), "first_token_ms_p95": _pct(first, 95),
+            "wait_ms_p50": _pct(wait, 50), "wait_ms_p95": _pct(wait, 95),
             "items": len(self.items), "answerable": len(ans), "unanswerable": len(unans),
         }
 
@@ -212,7 +215,7 @@ def score_item(item: QAItem, answer: Answer, data: IndexData) -> ItemResult:
                       on_evidence, len(gold), covered, answer.timings.total_ms,
                       answer.timings.first_token_ms, answer.text,
                       0 if answer.refused else sum(fact_found_stemmed(p, answer.text) for p in item.must_include),
-                      answer.standalone_question or answer.question)
+                      answer.standalone_question or answer.question, answer.timings.wait_ms)
 
 
 HistoryMode = Literal["chat", "none", "standalone"]

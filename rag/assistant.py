@@ -29,7 +29,7 @@ from rag.compose import AnswerComposer, is_not_covered
 from rag.config import Settings
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
-from rag.followup import needs_rewrite, normalise_history, rewrite
+from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
 from rag.generation import banned_words_kwargs, build_chat_model, describe, explain_llm_error
 from rag.named_article import article_passages, asks_for_summary, named_article, summary_passages
 from rag.prompting import (
@@ -178,16 +178,18 @@ class Assistant:
         question = question.strip()
         t0 = time.perf_counter()
         turns = normalise_history(history)
-        standalone = rewrite(question, turns, self.chat_model) if needs_rewrite(question, turns) else question
+        made = rewrite(question, turns, self.chat_model) if needs_rewrite(question, turns) else Rewrite(question)
+        standalone = made.question
         if standalone != question:
             log.info("follow-up rewritten: %r -> %r", question, standalone)
+        t_found = time.perf_counter()
         shown = k or self.settings.top_k
         # Embedded once: for retrieval, then to pick passages or a refusal's quotes.
         qvec = self.embedder.embed_query(standalone)
         retriever, found = self._search(standalone, max(shown, GATE_DEPTH), qvec)
         hits = found[:shown]
         data = retriever.data
-        timings = Timings(retrieve_ms=(time.perf_counter() - t0) * 1000)
+        timings = Timings(rewrite_ms=(t_found - t0) * 1000, retrieve_ms=(time.perf_counter() - t_found) * 1000)
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in found), default=0.0)
         floor, retry_floor = self.settings.relevance_gates()
@@ -207,13 +209,13 @@ class Assistant:
         elif gated:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
             yield _done(self.composer.refusal(question, standalone, qvec, [p.hit for p in own] or hits, data,
-                                              timings, llm_called=False), t0)
+                                              timings, llm_called=False), t0, made)
             return
         else:
             passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
                                        articles=data.articles)
         t_gen = time.perf_counter()
-        raw = yield from self._generate(build_messages(standalone, passages), timings, t_gen)
+        raw = yield from self._generate(build_messages(standalone, passages), timings, t0, t_gen)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
         named = name_cited_articles(raw, passages, standalone)
         if (is_not_covered(raw) or _says_nothing(named)) and best >= retry_floor:
@@ -225,10 +227,10 @@ class Assistant:
             # with a minority of the probability (see REFUSAL_WORDS). A yes/no question is
             # asked as what the passages say about it (see YES_NO_RETRY_QUESTION).
             log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
-            raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t_gen,
+            raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t0, t_gen,
                                             banned_words_kwargs(self.chat_model, REFUSAL_WORDS))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
-        yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings), t0)
+        yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings), t0, made)
 
     def _named_article_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
         """The passages of the one article `question` names (rag.named_article), or []."""
@@ -242,7 +244,7 @@ class Assistant:
         return pick(article, qvec, self.embedder, k=k, chunk_tokens=self.settings.chunk_tokens,
                     overlap_tokens=self.settings.chunk_overlap)
 
-    def _generate(self, messages: list[tuple[str, str]], timings: Timings, t_gen: float,
+    def _generate(self, messages: list[tuple[str, str]], timings: Timings, t0: float, t_gen: float,
                   options: dict[str, Any] | None = None) -> Iterator[str]:
         """Stream one generation (returns the full text). A bare NOT COVERED is held back, so
         the page never flashes it before a retry or the refusal message."""
@@ -258,6 +260,7 @@ class Assistant:
                     continue  # could still be NOT COVERED, or markers with no words yet: wait
                 if not timings.first_token_ms:
                     timings.first_token_ms = (time.perf_counter() - t_gen) * 1000
+                    timings.wait_ms = (time.perf_counter() - t0) * 1000
                 yield raw if not shown else piece
                 shown = True
         except RagError:
@@ -266,12 +269,14 @@ class Assistant:
             raise explain_llm_error(exc, self.settings) from exc
         if not shown and not is_not_covered(raw) and not _says_nothing(raw):
             timings.first_token_ms = timings.first_token_ms or (time.perf_counter() - t_gen) * 1000
+            timings.wait_ms = timings.wait_ms or (time.perf_counter() - t0) * 1000
             yield raw
         return raw
 
 
-def _done(answer: Answer, t0: float) -> Answer:
+def _done(answer: Answer, t0: float, made: Rewrite) -> Answer:
     answer.timings.total_ms = (time.perf_counter() - t0) * 1000
+    answer.rewrite_proposed, answer.rewrite_note = made.proposed, made.note
     return answer
 
 

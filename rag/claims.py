@@ -44,6 +44,13 @@ def content_words(text: str) -> set[str]:
     return set(_STEMMER.stemWords(words))
 
 
+def words_of(text: str, stems: set[str]) -> list[str]:
+    """The words of `text` whose stems are in `stems`, once each and as written: to name the
+    words a check found ("cost" and "month" for the stems "cost" and "month")."""
+    words = [w for w in _WORD.findall(text) if _STEMMER.stemWord(w.lower()) in stems]
+    return list(dict.fromkeys(words))
+
+
 def quantities(text: str) -> set[tuple[str, str, str]]:
     """Quantities in `text` as (number, stem of the next content word, a period named within
     the two words after it): "3 hours a week", "3 hours per week" and "a 3-hour week" give ("3",

@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
-from rag.claims import content_words
+from rag.claims import content_words, words_of
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,17 @@ _CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about|why|how c
 Turn = tuple[str, str]  # (question, answer)
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """What a follow-up became before retrieval: `question` is what retrieval and the answer
+    use; `proposed` is the model's rewrite when it was not used as it is, and `note` says why
+    and what was done instead, for the page's debug view and the API."""
+
+    question: str
+    proposed: str = ""
+    note: str = ""
+
+
 def needs_rewrite(question: str, history: Sequence[Turn] | None) -> bool:
     """Does the question lean on the conversation so far?"""
     if not history:
@@ -84,7 +96,7 @@ def normalise_history(history: Sequence[object] | None) -> list[Turn]:
     return turns
 
 
-def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turns: int = 2) -> str:
+def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turns: int = 2) -> Rewrite:
     """Standalone version of `question`: the model's rewrite if it passes `is_faithful` and
     resolves the follow-up's pronouns, else the follow-up with each pronoun replaced by its
     referent (`with_referents`), else the follow-up as it is. Not the previous question glued
@@ -96,19 +108,20 @@ def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turn
                                                       f"Follow-up question: {question}\n\nStandalone question:")]
     text = _first_line(llm, messages, 48)
     if text is None:
-        return question
+        return Rewrite(question, note="the model could not rewrite it; asked as typed")
     text = text.strip('"“”')
-    faithful = is_faithful(text, question, recent)
-    if faithful and not _left_in_place(text, question):
-        return text
+    flaw = unfaithful_because(text, question, recent)
+    if not flaw and not _left_in_place(text, question):
+        return Rewrite(text)
     resolved = with_referents(question, recent, llm)
     if resolved:
         log.info("follow-up rewrite %r not used; pronouns replaced: %r", text, resolved)
-        return resolved
-    if not faithful:
+        why = flaw or "it leaves " + ", ".join(f'"{w}"' for w in _kept_pointers(text, question)) + " as they are"
+        return Rewrite(resolved, text, f"{why}; the pronouns were replaced by what they refer to")
+    if flaw:
         log.info("follow-up rewrite %r rejected; asking %r as it is", text, question)
-        return question
-    return text
+        return Rewrite(question, text, f"{flaw}; asked as typed")
+    return Rewrite(text)
 
 
 def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -> str | None:
@@ -134,8 +147,7 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
                 or _POINTERS.search(phrase)):
             continue
         phrase = phrase[0].lower() + phrase[1:] if phrase[:4] in ("The ", "A ", "An ") else phrase
-        suffix = "'s" if word == "his" else ""
-        resolved = re.sub(rf"\b{word}\b", lambda _, p=phrase + suffix: p, resolved, flags=re.IGNORECASE)
+        resolved = re.sub(rf"\b{word}\b", lambda m, p=phrase: p + _possessive(m), resolved, flags=re.IGNORECASE)
         replaced = True
     if not replaced:
         return None
@@ -143,30 +155,56 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
     return resolved[0].upper() + resolved[1:]
 
 
+def _possessive(match: re.Match[str]) -> str:
+    """"'s" where the pronoun owns what follows: always for "his"; for "her" when a content
+    word or "own" follows ("her team", "her own course"), not before a stopword ("ask her
+    about it", "give her the brief")."""
+    word = match.group(0).lower()
+    following = re.match(r"\s+([A-Za-z]+)", match.string[match.end():])
+    if word == "his" or (word == "her" and following
+                         and (following.group(1).lower() == "own" or content_words(following.group(1)))):
+        return "'s"
+    return ""
+
+
+def _kept_pointers(rewritten: str, question: str) -> list[str]:
+    kept = {w.lower() for w in _POINTERS.findall(rewritten)}
+    return [w for w in dict.fromkeys(w.lower() for w in _POINTERS.findall(question)) if w in kept]
+
+
 def _left_in_place(rewritten: str, question: str) -> bool:
     """Does the rewrite keep a pronoun of the follow-up's and add no word that could be its
     referent ("What should I hand them ...")? A kept "his" next to a named referent ("How long
     did the technical PM guy take his NLP course?") is resolved."""
-    kept = {w.lower() for w in _POINTERS.findall(question)} & {w.lower() for w in _POINTERS.findall(rewritten)}
-    return bool(kept) and not content_words(rewritten) - content_words(question)
+    return bool(_kept_pointers(rewritten, question)) and not content_words(rewritten) - content_words(question)
 
 
 def is_faithful(rewritten: str, question: str, history: Sequence[Turn]) -> bool:
-    """Does the rewrite keep the follow-up's own words (all but words like "it" that point
-    back, less one) and add at most one word that is in neither the follow-up nor the
-    conversation? The first catches the previous question asked again ("How much does it
-    cost per month?" -> "What does the technical PM guy use as their IDE?") and a question
-    made over ("What gave him the time to finish it?" -> "How did the author manage to
-    complete the course in 18 months?"); the second a detail made up."""
+    """Does the rewrite keep the follow-up's own words and add at most one word from nowhere
+    (`unfaithful_because` says which words when it does not)?"""
+    return not unfaithful_because(rewritten, question, history)
+
+
+def unfaithful_because(rewritten: str, question: str, history: Sequence[Turn]) -> str:
+    """Why the rewrite may not be used, or "" if it may: it must keep the follow-up's own words
+    (all but words like "it" that point back, less one) and add at most one word that is in
+    neither the follow-up nor the conversation. The first catches the previous question asked
+    again ("How much does it cost per month?" -> "What does the technical PM guy use as their
+    IDE?") and a question made over ("What gave him the time to finish it?" -> "How did the
+    author manage to complete the course in 18 months?"); the second a detail made up."""
     if not 5 <= len(rewritten) <= 300:
-        return False
+        return "it is not a question of a usual length"
     new = content_words(rewritten)
     own = content_words(_REFERRING.sub(" ", _CONTINUATION.sub(" ", question)))
     lost = own - new
     if len(lost) > _MAX_LOST_WORDS or 2 * len(lost) >= max(len(own), 1):
-        return False
+        return "it drops words of the question: " + ", ".join(f'"{w}"' for w in words_of(question, lost))
     known = content_words(question + " " + " ".join(f"{q} {a}" for q, a in history))
-    return len(new - known) <= _MAX_FOREIGN_WORDS
+    foreign = new - known
+    if len(foreign) > _MAX_FOREIGN_WORDS:
+        return ("it adds words that are in neither the question nor the chat: "
+                + ", ".join(f'"{w}"' for w in words_of(rewritten, foreign)))
+    return ""
 
 
 def _first_line(llm: BaseChatModel, messages: list[tuple[str, str]], max_tokens: int) -> str | None:

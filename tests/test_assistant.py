@@ -47,6 +47,25 @@ def test_which_article_answered_with_passage_numbers_names_the_articles_without_
     assert ans.raw_answer.strip() == "[1] covers why monitoring matters for ML products."  # the model's own text
 
 
+def test_a_follow_up_says_which_rewrite_was_not_used_and_why(built_index, embedder):
+    """The scripted model answers the rewrite with an answer, which drops the follow-up's
+    words: the question is asked as typed, and the answer says what was proposed and why."""
+    reply = "Monitoring is not optional [1]."
+    llm = ScriptedChat(reply=reply, calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    history = [("Why is monitoring important for ML products?", "Models go stale without anyone noticing. [1]")]
+    ans = a.ask("And why is it undervalued?", history=history)
+    assert ans.standalone_question == "And why is it undervalued?"
+    assert ans.rewrite_proposed == reply.strip() and ans.rewrite_note.endswith("; asked as typed")
+    assert '"undervalued"' in ans.rewrite_note
+    assert ans.to_dict()["rewrite_note"] == ans.rewrite_note
+    assert ans.timings.rewrite_ms > 0 and ans.timings.wait_ms == 0  # refused: no answer text came
+    alone = a.ask("Why is monitoring important for ML products?")
+    assert not alone.refused and alone.rewrite_note == "" and alone.timings.rewrite_ms < 1
+    t = alone.timings
+    assert t.wait_ms >= t.retrieve_ms + t.first_token_ms > 0  # what the reader waits, from the question
+
+
 def test_a_refusal_quotes_the_sentence_of_each_nearest_passage_closest_to_the_question(built_index, embedder):
     """A refusal lists the nearest passages; each one's quote is its single sentence most like
     the question, so the page marks what the articles say nearest to what was asked."""

@@ -1,9 +1,10 @@
 import dataclasses
 import json
 
-from rag.answer import Answer, Citation, SentenceCheck
+from rag.answer import Answer, Citation, SentenceCheck, Timings
 from ui.render import (
     answer_html,
+    debug_markdown,
     export_markdown,
     feedback_record,
     highlighted_passage,
@@ -27,6 +28,20 @@ def test_answer_html_flags_unsupported_sentences_and_lists_sources():
     html = answer_html(ans)
     assert "<b>T &lt;x&gt;</b> › H" in html and "unsupported" in html and "[1]" in html
     assert "<mark>Models go stale fast</mark>" in html and "score 0.70" in html
+
+
+def test_debug_view_shows_a_rewrite_that_was_not_used_and_why():
+    ans = Answer("How much does it cost per month?", "Not covered.", True,
+                 standalone_question="How much does it cost per month?",
+                 timings=Timings(rewrite_ms=2100, retrieve_ms=90, total_ms=2300),
+                 rewrite_proposed="What does the technical PM guy use as their IDE?",
+                 rewrite_note='it drops words of the question: "cost", "month"; asked as typed')
+    debug = debug_markdown(ans)
+    assert ("**The model's rewrite, not used:** What does the technical PM guy use as their IDE? (it drops words"
+            in debug)
+    assert "rewrite 2100 ms · retrieve 90 ms" in debug
+    plain = debug_markdown(Answer("q", "Not covered.", True))
+    assert "not used" not in plain and "rewrite" not in plain.split("**Timings:**")[1]
 
 
 def test_refusal_lists_the_nearest_passages_instead_of_sources():

@@ -86,8 +86,15 @@ def debug_markdown(answer: Answer, hits: list[Any] | None = None) -> str:
     lines = [
         f"**Question:** {_cell(answer.question)}  ",
         f"**Rewritten for retrieval:** {_cell(answer.standalone_question or answer.question)}  ",
-        f"**Timings:** retrieve {t.retrieve_ms:.0f} ms · first token {first} · total {t.total_ms:.0f} ms",
     ]
+    if answer.rewrite_note and answer.rewrite_proposed:
+        lines.append(f"**The model's rewrite, not used:** {_cell(answer.rewrite_proposed)} "
+                     f"({_cell(answer.rewrite_note)})  ")
+    elif answer.rewrite_note:
+        lines.append(f"**Follow-up:** {_cell(answer.rewrite_note)}  ")
+    rewrite = f"rewrite {t.rewrite_ms:.0f} ms · " if t.rewrite_ms >= 1 else ""
+    lines.append(f"**Timings:** {rewrite}retrieve {t.retrieve_ms:.0f} ms · first token {first} · total"
+                 f" {t.total_ms:.0f} ms")
     if hits:
         lines.append("\n| # | article | heading | passage | fused | cosine | bm25 |\n"
                      "|---|---|---|---|---|---|---|")
