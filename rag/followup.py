@@ -6,8 +6,8 @@ rewrites it from the last turns; a question that stands on its own is left alone
 common case costs no extra LLM call. The small model's rewrite is checked before it is
 used: it must keep the follow-up's own words and add only words from the conversation.
 When it fails, or leaves a pronoun in place, each pronoun is replaced by what the model says
-it refers to, or the follow-up is asked as it is. Retrieval and answering are left to
-`rag.assistant`.
+it refers to, or the follow-up is asked as it is; the `Rewrite` says which, and why.
+Retrieval and answering are left to `rag.assistant`.
 """
 
 from __future__ import annotations
