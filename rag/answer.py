@@ -1,4 +1,5 @@
-"""The result types of a question: `Answer`, `Citation`, `SentenceCheck`, `Timings`.
+"""The result types of a question: `Answer`, `Citation`, `SentenceCheck`, `Timings`, and
+`Reading`, the progress note streamed before an answer.
 
 Plain dataclasses with a `to_dict` that is the `pmrag ask --json` schema. Producing them is
 left to `rag.assistant`.
@@ -29,6 +30,16 @@ class Citation:
     quote: str = ""
     page: int | None = None
     byline: str = ""  # "by Yael Gavish, published on 25 July 2017" (`Article.byline`), if known
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Streamed (on request) when the LLM starts reading its passages, seconds before the
+    first answer text: what the page can show meanwhile instead of a bare "Searching …"."""
+
+    question: str  # as the articles are asked it: a follow-up's standalone rewrite
+    titles: list[str]  # the articles the passages come from, in passage order, once each
+    passages: int
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer import Answer, Timings
+from rag.answer import Answer, Reading, Timings
 from rag.citations import VerifyConfig, name_cited_articles, without_markers
 from rag.claims import content_words
 from rag.compose import AnswerComposer, is_not_covered
@@ -170,9 +170,12 @@ class Assistant:
         assert answer is not None  # stream always ends with an Answer
         return answer
 
-    def stream(self, question: str, *, history: list[Any] | None = None,
-               k: int | None = None) -> Iterator[str | Answer]:
-        """Yield answer text as it is generated, then the verified `Answer` last."""
+    def stream(self, question: str, *, history: list[Any] | None = None, k: int | None = None,
+               progress: bool = False) -> Iterator[str | Reading | Answer]:
+        """Yield answer text as it is generated, then the verified `Answer` last. With
+        `progress`, a `Reading` comes first when the LLM starts on the passages: the prompt
+        takes ~5 s to evaluate on 2 cores, and a reader can see meanwhile which articles are
+        being read, and how a follow-up was understood."""
         if not question or not question.strip():
             raise EmptyQuestionError("the question is empty; type a question about the articles")
         question = question.strip()
@@ -214,6 +217,9 @@ class Assistant:
         else:
             passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
                                        articles=data.articles)
+        if progress:
+            titles = list(dict.fromkeys(p.hit.title for p in passages))
+            yield Reading(standalone, titles, len(passages))
         t_gen = time.perf_counter()
         raw = yield from self._generate(build_messages(standalone, passages), timings, t0, t_gen)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from rag.answer import Answer
+from rag.answer import Answer, Reading
 from rag.assistant import GATE_DEPTH, Assistant
 from rag.errors import EmptyQuestionError, IndexMissingError
 from rag.indexing import update_index
@@ -130,6 +130,19 @@ def test_stream_yields_text_then_the_answer(built_index, embedder):
     events = list(a.stream("Why is monitoring important for ML products?"))
     assert all(isinstance(e, str) for e in events[:-1]) and isinstance(events[-1], Answer)
     assert "".join(events[:-1]).strip() == "Monitoring is not optional [1]."
+
+
+def test_stream_with_progress_says_what_the_llm_reads_before_the_text(built_index, embedder):
+    llm = ScriptedChat(reply="Monitoring is not optional [1].", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    events = list(a.stream("Why is monitoring important for ML products?", progress=True))
+    reading, *text, answer = events
+    assert isinstance(reading, Reading) and isinstance(answer, Answer) and all(isinstance(e, str) for e in text)
+    assert reading.question == "Why is monitoring important for ML products?" and reading.passages == 4
+    assert reading.titles[0] == answer.citations[0].title and len(set(reading.titles)) == len(reading.titles)
+    # Refused without the LLM: nothing is read, so no progress note.
+    off = list(a.stream("What is a good recipe for sourdough bread?", progress=True))
+    assert len(off) == 1 and isinstance(off[0], Answer) and off[0].refused
 
 
 def test_empty_question_is_a_clear_error(built_index, embedder):

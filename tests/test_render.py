@@ -1,13 +1,14 @@
 import dataclasses
 import json
 
-from rag.answer import Answer, Citation, SentenceCheck, Timings
+from rag.answer import Answer, Citation, Reading, SentenceCheck, Timings
 from ui.render import (
     answer_html,
     debug_markdown,
     export_markdown,
     feedback_record,
     highlighted_passage,
+    reading_note,
     source_html,
     status_markdown,
 )
@@ -42,6 +43,14 @@ def test_debug_view_shows_a_rewrite_that_was_not_used_and_why():
     assert "rewrite 2100 ms · retrieve 90 ms" in debug
     plain = debug_markdown(Answer("q", "Not covered.", True))
     assert "not used" not in plain and "rewrite" not in plain.split("**Timings:**")[1]
+
+
+def test_while_the_llm_reads_the_page_names_the_articles_and_a_follow_up_as_understood():
+    one = Reading("Why monitor?", ["Mindset"], 1)
+    assert reading_note(one, "Why monitor?") == "Reading 1 passage from “Mindset”…"
+    three = Reading("How much does Cursor cost?", ["A", "B", "C"], 4)
+    assert reading_note(three, "How much does it cost?") == (
+        "Understood as: How much does Cursor cost? — Reading 4 passages from “A”, “B” and “C”…")
 
 
 def test_refusal_lists_the_nearest_passages_instead_of_sources():

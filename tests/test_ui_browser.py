@@ -115,6 +115,11 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
 
     page.locator("#question textarea").fill("How did the author become a more technical product manager?")
     page.locator("#ask").click()
+    # While the model reads its passages (~5 s of prompt), the note names the articles read.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#chat .pm-pending')]
+                   .some(p => p.innerText.includes('Reading') && p.innerText.includes('“'))""",
+        timeout=ANSWER_TIMEOUT_MS)
     # Streaming: the bot message shows answer text before the sources panel is added.
     page.wait_for_function(
         """() => { const m = [...document.querySelectorAll('#chat [data-testid=bot]')].pop();

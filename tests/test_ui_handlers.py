@@ -29,6 +29,8 @@ def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, emb
     h, llm = handlers(built_index, embedder, tmp_path)
     steps = list(h.respond("Why is monitoring important for ML products?", [], [], 4, None))
     assert "pm-pending" in steps[0][0][-1]["content"]
+    # While the LLM reads, the note names the articles (a follow-up's rewrite too, see render).
+    assert "Reading 4 passages from “" in steps[1][0][-1]["content"]
     assert any("pm-sources" not in s[0][-1]["content"] and "Monitoring" in s[0][-1]["content"]
                for s in steps[1:-1])  # partial text streamed before the final message
     history, turns, debug, box = steps[-1]
@@ -38,9 +40,9 @@ def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, emb
     seen = []
     real_stream = h.assistant.stream
 
-    def spy(question, *, history=None, k=None):
+    def spy(question, *, history=None, k=None, progress=False):
         seen.append(history)
-        return real_stream(question, history=history, k=k)
+        return real_stream(question, history=history, k=k, progress=progress)
 
     h.assistant.stream = spy
     history, turns, *_ = run(h, "And why is it undervalued?", history, turns)

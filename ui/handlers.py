@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer
+from rag.answer import Answer, Reading
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.errors import RagError
@@ -29,6 +29,7 @@ from ui.render import (
     export_markdown,
     feedback_record,
     pending_html,
+    reading_note,
     status_markdown,
     upload_markdown,
 )
@@ -93,9 +94,12 @@ class Handlers:
         prior = [(t.question, t.text) for t in turns if t is not None]
         answer, streamed = None, ""
         try:
-            for event in assistant.stream(message, history=prior, k=int(top_k)):
+            for event in assistant.stream(message, history=prior, k=int(top_k), progress=True):
                 if isinstance(event, Answer):
                     answer = event
+                    continue
+                if isinstance(event, Reading):
+                    yield chat(pending_html(reading_note(event, message))), turns, gr.skip(), ""
                     continue
                 streamed += event
                 yield chat(streamed), turns, gr.skip(), ""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer, Citation, Reading
 
 
 def _inline(text: str) -> str:
@@ -70,6 +70,17 @@ def answer_html(answer: Answer) -> str:
 
 def pending_html(note: str = "Searching the articles…") -> str:
     return f'<p class="pm-pending">{html.escape(note)}</p>'
+
+
+def reading_note(reading: Reading, asked: str) -> str:
+    """What the page says while the LLM reads: which articles, and a follow-up as understood."""
+    titles = [f"“{t}”" for t in reading.titles]
+    where = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+    plural = "s" if reading.passages != 1 else ""
+    note = f"Reading {reading.passages} passage{plural} from {where}…"
+    if reading.question.strip() != asked.strip():
+        note = f"Understood as: {reading.question} — {note}"
+    return note
 
 
 def error_html(message: str) -> str:
