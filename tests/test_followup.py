@@ -19,6 +19,10 @@ def test_a_question_is_rewritten_only_when_it_leans_on_the_chat():
     assert needs_rewrite("Why?", CURSOR)  # too short to stand alone
     assert not needs_rewrite("How much does it cost per month?", [])  # no chat yet
     assert not needs_rewrite("Which courses does the step-by-step guide recommend?", CURSOR)
+    # A possessive whose noun is in the question itself stands alone; one with nothing before it does not.
+    assert not needs_rewrite("What's the wrong way for a company to treat its data science team?", CURSOR)
+    assert needs_rewrite("What are their main responsibilities?", CURSOR)
+    assert needs_rewrite("How long did the team take to build it?", CURSOR)  # "it": not a possessive
 
 
 def test_history_is_accepted_as_pairs_or_chat_messages():
