@@ -77,6 +77,10 @@ def test_ask_json_schema_with_the_real_llm(workdir, env):
     assert markers <= {c["n"] for c in out["citations"]}
     if not out["refused"]:
         assert out["citations"]
+    # Without --json: while the model reads, stderr names the articles; stdout has the answer.
+    done = pmrag("ask", "Why is monitoring important for ML products?", cwd=workdir, env_extra=env)
+    assert done.returncode == 0, done.stderr
+    assert "Reading 4 passages from “" in done.stderr and "Sources:" in done.stdout, (done.stderr, done.stdout)
 
 
 def test_ask_without_index_explains_how_to_build(tmp_path, env):
