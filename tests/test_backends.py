@@ -111,8 +111,11 @@ def test_cli_prints_one_line_for_unreachable_server(built_index, cache_dir):
                            "--llm", "openai", "--llm-base-url", url, "--llm-model", "x"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
+    # The progress note comes first ("Reading 4 passages from …", printed as the LLM is
+    # called); then the error, in one line and no traceback.
     lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
-    assert lines == [f"error: cannot reach the LLM server at {url}; start it or fix RAG_LLM_BASE_URL"]
+    assert lines[0].startswith("Reading 4 passages from “"), lines
+    assert lines[1:] == [f"error: cannot reach the LLM server at {url}; start it or fix RAG_LLM_BASE_URL"]
 
 
 class _FakeOllama(http.server.BaseHTTPRequestHandler):
