@@ -53,6 +53,15 @@ def test_while_the_llm_reads_the_page_names_the_articles_and_a_follow_up_as_unde
         "Understood as: How much does Cursor cost? — Reading 4 passages from “A”, “B” and “C”…")
 
 
+def test_a_follow_up_shows_how_it_was_understood_above_its_answer():
+    follow = Answer("How much does it cost?", "Not covered.", True, nearest=[C],
+                    standalone_question="How much does Cursor cost?")
+    assert answer_html(follow).startswith('<p class="pm-asked">Understood as: How much does Cursor cost?</p>')
+    same = Answer("Why monitor?", "Monitoring is vital [1].", False, [C],
+                  [SentenceCheck("Monitoring is vital.", [1], True, 0.8)], standalone_question="why  monitor?")
+    assert "Understood as" not in answer_html(same)
+
+
 def test_refusal_lists_the_nearest_passages_instead_of_sources():
     html = answer_html(Answer("q", "Not covered.", True, nearest=[C]))
     assert "Nearest passages (1)" in html and "Sources" not in html and "pm-cite" not in html

@@ -50,6 +50,7 @@ CSS = """
 #chat .pm-cite { color: var(--color-accent); font-weight: 600; }
 #chat .pm-unsupported { text-decoration: underline dotted #c33; }
 #chat .pm-pending { color: var(--body-text-color-subdued); font-style: italic; }
+#chat .pm-asked { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 0.3em; }
 #chat .pm-refusal { font-style: italic; }
 #index-status { font-size: .92em; }
 #debug { font-size: .88em; }

@@ -51,11 +51,18 @@ def _sources_panel(title: str, items: list[str]) -> str:
 
 
 def answer_html(answer: Answer) -> str:
-    """The assistant's chat message: the answer, unsupported sentences flagged, then sources."""
+    """The assistant's chat message: a follow-up as understood, the answer, unsupported
+    sentences flagged, then sources."""
+    asked = answer.standalone_question
+    understood = ""
+    if asked and " ".join(asked.split()).lower() != " ".join(answer.question.split()).lower():
+        # Kept above the answer: the reading note that said it is gone once the text streams,
+        # and a follow-up understood wrong is the one thing the reader can fix (ask again).
+        understood = f'<p class="pm-asked">Understood as: {_inline(asked)}</p>'
     if answer.refused:
         head = f'<p class="pm-refusal">{_inline(answer.text)}</p>'
         items = [source_html(c, f"#{c.n}") for c in answer.nearest]
-        return head + _sources_panel("Nearest passages", items)
+        return understood + head + _sources_panel("Nearest passages", items)
     parts = []
     for s in answer.sentences:
         marks = "".join(f'<sup class="pm-cite">[{n}]</sup>' for n in s.citations)
@@ -65,7 +72,7 @@ def answer_html(answer: Answer) -> str:
                     f' sentence">{body} ⚠ unsupported</span>')
         parts.append(body)
     items = [source_html(c, f"[{c.n}]") for c in answer.citations]
-    return f"<p>{' '.join(parts)}</p>" + _sources_panel("Sources", items)
+    return understood + f"<p>{' '.join(parts)}</p>" + _sources_panel("Sources", items)
 
 
 def pending_html(note: str = "Searching the articles…") -> str:
