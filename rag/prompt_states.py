@@ -9,7 +9,9 @@ it, and loads it back before the next call with the same system prompt whenever 
 another one came in between; llama.cpp then keeps the common prefix and evaluates the rest.
 
 What a kept state costs: the context's KV cells (28.7 KB a token for the bundled 1.5B model,
-19.5 MB after a 681-token call; loading it back takes 0.06 s) and none of the logits. llama-cpp-python's own
+19.5 MB after a 681-token call; keeping it takes 0.03 s, loading it back 0.03 s, or 0.4-0.7 s
+the first time in a process, when llama-cpp-python first writes its whole logits buffer)
+and none of the logits. llama-cpp-python's own
 `LlamaRAMCache` keeps a copy of every row of logits too (291 MB a state, not counted by its
 size limit; docs/answers.md, stop 23), and the logits of a restored prefix are never read:
 the suffix is always evaluated afresh. Which prompts to send is left to the callers, loading
@@ -60,14 +62,24 @@ class PromptStates:
         tokens are the same in every later state, and only they are certain to be reused."""
         if system in self._states or llm.n_tokens == 0:
             return
-        self._states[system] = _without_logits(llm.save_state())
+        self._states[system] = _save_without_logits(llm)
         while len(self._states) > self.limit:
             self._states.popitem(last=False)
 
 
-def _without_logits(state: Any) -> Any:
-    """`state` with a single zero row of logits. `Llama.load_state` broadcasts it over the
-    restored rows; they are never sampled from, because llama-cpp-python re-evaluates at
-    least the last prompt token after a restore (`_requires_eval`)."""
+def _save_without_logits(llm: Any) -> Any:
+    """`llm.save_state()` with a single zero row of logits. `save_state` copies a row of
+    logits per evaluated token (296 MB after a 681-token call, 0.7 s the first time, on the
+    query path), so it is called with `n_tokens` set to 1, which bounds that copy; the KV cells
+    come from llama.cpp whatever `n_tokens` says. `Llama.load_state` broadcasts the one row
+    over the restored rows, and none is sampled from: llama-cpp-python re-evaluates at least
+    the last prompt token after a restore (`_requires_eval`)."""
+    n_tokens = llm.n_tokens
+    llm.n_tokens = 1
+    try:
+        state = llm.save_state()
+    finally:
+        llm.n_tokens = n_tokens
+    state.n_tokens = n_tokens
     state.scores = np.zeros((1, state.scores.shape[1]), dtype=np.single)
     return state

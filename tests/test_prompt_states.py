@@ -16,8 +16,10 @@ class ScriptedContext:
     def __init__(self) -> None:
         self.n_tokens = 0
         self.loaded: list[object] = []
+        self.saved_rows: list[int] = []  # logits rows each save_state copied
 
     def save_state(self) -> SimpleNamespace:
+        self.saved_rows.append(self.n_tokens)
         return SimpleNamespace(n_tokens=self.n_tokens, scores=np.ones((self.n_tokens, 8), dtype=np.single))
 
     def load_state(self, state: object) -> None:
@@ -49,6 +51,9 @@ def test_kept_states_carry_no_logits_and_are_bounded() -> None:
     assert not _call(states, llm, "a", 300), "the oldest state was dropped"
     assert _call(states, llm, "c", 300)
     assert llm.loaded[0].scores.shape == (1, 8)
+    # llama-cpp-python's save_state copies a row of logits per token (296 MB after 681 tokens):
+    # one row is copied, and the context's token count is left as it was.
+    assert set(llm.saved_rows) == {1} and llm.n_tokens == 300
 
 
 def test_an_empty_context_is_not_kept_and_a_bad_limit_is_refused() -> None:
