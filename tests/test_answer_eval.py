@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer import Answer, Citation
+from rag.answer import Answer, Citation, Timings
 from rag.answer_eval import (
     AnswerReport,
     Evidence,
@@ -66,6 +66,20 @@ def test_scores_a_hand_computed_case():
     assert s["evidence_recall"] == pytest.approx(1.0)
     assert s["refusal_rate_unanswerable"] == pytest.approx(0.5)
     assert s["false_refusal_rate"] == pytest.approx(0.0)
+
+
+def test_the_wait_from_the_question_is_reported_apart_from_the_first_token():
+    """`wait_ms` counts a follow-up's rewrite and retrieval too; refusals that showed no text
+    have none and stay out of its percentiles, as they do of the first token's."""
+    item = QAItem("q1", "Why monitor?", "x", [], [])
+    shown = [Answer("Why monitor?", "Models go stale.", False,
+                    timings=Timings(rewrite_ms=1800, first_token_ms=5000, wait_ms=w, total_ms=9000))
+             for w in (6900.0, 7100.0)]
+    silent = Answer("Why monitor?", "not covered", True, timings=Timings(total_ms=200))
+    report = AnswerReport([score_item(item, a, DATA) for a in [*shown, silent]])
+    assert [r.wait_ms for r in report.items] == [6900.0, 7100.0, 0.0]
+    s = report.summary()
+    assert s["wait_ms_p50"] == pytest.approx(7000.0) and s["first_token_ms_p50"] == pytest.approx(5000.0)
 
 
 def test_quote_missing_from_the_article_counts_as_not_covered():
