@@ -144,7 +144,7 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
     if not pointers:
         return None
     convo = _conversation(history)
-    known = content_words(" ".join(f"{q} {a}" for q, a in history))
+    known = _chat_words(history)
     resolved, replaced = question, False
     for word in pointers:
         messages = [("system", REFERENT_SYSTEM),
@@ -211,8 +211,7 @@ def unfaithful_because(rewritten: str, question: str, history: Sequence[Turn]) -
     lost = own - new
     if len(lost) > _MAX_LOST_WORDS or 2 * len(lost) >= max(len(own), 1):
         return "it drops words of the question: " + ", ".join(f'"{w}"' for w in words_of(question, lost))
-    known = content_words(question + " " + " ".join(f"{q} {a}" for q, a in history))
-    foreign = new - known
+    foreign = new - content_words(question) - _chat_words(history)
     if len(foreign) > _MAX_FOREIGN_WORDS:
         return ("it adds words that are in neither the question nor the chat: "
                 + ", ".join(f'"{w}"' for w in words_of(rewritten, foreign)))
@@ -228,6 +227,11 @@ def _first_line(llm: BaseChatModel, messages: list[tuple[str, str]], max_tokens:
         log.warning("follow-up rewrite failed (%s); asking the follow-up as it is", exc)
         return None
     return text.splitlines()[0].strip() if text else ""
+
+
+def _chat_words(history: Sequence[Turn]) -> set[str]:
+    """The content words of the conversation: the only source a rewrite or referent may draw on."""
+    return content_words(" ".join(f"{q} {a}" for q, a in history))
 
 
 def _conversation(history: Sequence[Turn]) -> str:
