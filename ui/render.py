@@ -55,7 +55,7 @@ def answer_html(answer: Answer) -> str:
     sentences flagged, then sources."""
     asked = answer.standalone_question
     understood = ""
-    if asked and " ".join(asked.split()).lower() != " ".join(answer.question.split()).lower():
+    if _reworded(asked, answer.question):
         # Kept above the answer: the reading note that said it is gone once the text streams,
         # and a follow-up understood wrong is the one thing the reader can fix (ask again).
         understood = f'<p class="pm-asked">Understood as: {_inline(asked)}</p>'
@@ -85,9 +85,14 @@ def reading_note(reading: Reading, asked: str) -> str:
     where = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
     plural = "s" if reading.passages != 1 else ""
     note = f"Reading {reading.passages} passage{plural} from {where}…"
-    if reading.question.strip() != asked.strip():
+    if _reworded(reading.question, asked):
         note = f"Understood as: {reading.question} — {note}"
     return note
+
+
+def _reworded(standalone: str, typed: str) -> bool:
+    """Was the question asked of the articles worded otherwise than the reader typed it?"""
+    return bool(standalone) and " ".join(standalone.split()).lower() != " ".join(typed.split()).lower()
 
 
 def error_html(message: str) -> str:
