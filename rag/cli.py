@@ -73,10 +73,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="fetch a web article into the corpus as Markdown (repeatable)")
     sp.set_defaults(func=_cmd_index)
 
-    sp = sub.add_parser("ask", help="answer a question from the articles")
+    sp = sub.add_parser("ask", help="answer a question from the articles",
+                        description="Prints the verified answer and its sources. While the model reads"
+                                    " its passages, stderr names the articles being read.")
     common(sp)
     sp.add_argument("question")
-    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("--json", action="store_true", help="print one JSON object (no reading note)")
     sp.add_argument("-k", "--top-k", type=int, help="passages to use (default 4)")
     sp.set_defaults(func=_cmd_ask)
 
