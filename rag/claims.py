@@ -167,6 +167,8 @@ def speaks_for(passage: Passage, authors: set[str]) -> bool:
 def states(passage: set[tuple[str, str, str]], claimed: set[tuple[str, str, str]]) -> bool:
     """Every claimed quantity appears in the passage: same number, same unit word (a number
     that ends the sentence carries no unit and only needs the number) and, for a rate, the same
-    period ("$8" is stated by "$8 per month"; "72 hours a week" is not by "72 hours")."""
-    return all(any(pn == n and (not u or pu == u) and (not r or pr == r) for pn, pu, pr in passage)
+    period ("$8" is stated by "$8 per month"; "72 hours a week" is not by "72 hours"). A time
+    claimed without a period is not stated by a rate: "4 days" is not "a 4-day work week"."""
+    return all(any(pn == n and (not u or pu == u) and (r == pr if u in _PERIODS else not r or pr == r)
+                   for pn, pu, pr in passage)
                for n, u, r in claimed)

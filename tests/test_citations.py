@@ -150,6 +150,18 @@ def test_a_number_stated_over_another_period_is_unsupported(embedder):
     assert stated.sentences[0].supported
 
 
+def test_a_rate_read_as_a_duration_is_unsupported(embedder):
+    """Fresh f06, an unanswerable question answered "4 days [1]" from "a 4-day work week"."""
+    text = "I introduced a 4-day work week at work, which gave me the space to finish the CS50 course."
+    hit = Hit(Chunk("c.md", 0, 0, len(text), "", text), "c.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    q = "How many weeks does Harvard's CS50 take to complete?"
+    assert not verify("4 days [1]", passages, {"c.md": text}, embedder, question=q).any_supported
+    worked = verify("He worked 4 days a week, which let him finish CS50 [1].", passages, {"c.md": text},
+                    embedder, question=q)
+    assert worked.sentences[0].supported
+
+
 def test_copied_headings_and_questions_claim_nothing(embedder):
     # Dev q32: with no answer in the passages, the model listed their section headings.
     text = "Monitoring is not optional."

@@ -38,6 +38,15 @@ def test_a_rate_is_stated_only_over_the_same_period():
     assert states(passage, quantities("He explained it 20 times a day."))
 
 
+def test_a_time_stated_as_a_rate_is_not_stated_as_a_total():
+    """Fresh f06: "How many weeks does CS50 take?" answered "4 days [1]" from the passage's "a
+    4-day work week". Days a week are not days in all; "$8" still comes from "$8 per month"."""
+    passage = quantities("I introduced a 4-day work week. It cost $8 per month. It took 18 months.")
+    assert not states(passage, quantities("4 days"))
+    assert states(passage, quantities("He works 4 days a week."))
+    assert states(passage, quantities("He paid $8.")) and states(passage, quantities("It took 18 months."))
+
+
 def test_named_authors_needs_a_name_not_a_word():
     authors = ["Tyna Hope", "Yael Gavish", ""]
     assert named_authors("What does Gavish say about data?", authors) == {"Yael Gavish"}
