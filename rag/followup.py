@@ -38,12 +38,18 @@ _MAX_FOREIGN_WORDS = 1
 # the people right more often than it rewrites a whole question ("them" -> "The data
 # scientists", where its rewrite kept "them"). A referent must be a short phrase whose words
 # are all the conversation's (it also answered with whole sentences, or "The word "that"
-# refers to ..."). Only pronouns for people or groups: asked what "it" is in "How much does it
-# cost per month?" after the IDE question, it said "The technical PM guy", and the assistant
-# answered "The technical PM guy costs $8 per month. [1]".
+# refers to ..."). An "it" is looked up too ("finish it" -> "the NLP data science course"), but
+# its referent may not name a person: asked what "it" is in "How much does it cost per month?"
+# after the IDE question, the model said "The technical PM guy", and the assistant answered
+# "The technical PM guy costs $8 per month. [1]" (stop 23). An "it" that points at nothing
+# ("is it worth", "does it take", "it's") is left alone.
 REFERENT_SYSTEM = ("You find what a word in a question refers to. Reply with a short phrase copied"
                    " from the conversation, nothing else.")
 _POINTERS = re.compile(r"\b(them|they|he|him|his|she|her)\b", re.IGNORECASE)
+_IT = re.compile(r"\bit\b(?!\s*['’]s\b|\s+(?:is|was|takes?|took|worth|matters?)\b)", re.IGNORECASE)
+_PEOPLE = frozenset({"guy", "author", "person", "people", "man", "woman", "writer", "blogger", "pm", "pms",
+                     "manager", "managers", "scientist", "scientists", "engineer", "engineers", "he", "she",
+                     "him", "her", "i", "me", "you", "we"})
 _MAX_REFERENT_WORDS = 6
 _OWN_ANTECEDENT_WORDS = 3
 _LEADING_LINK = re.compile(r"^\s*(and|but|also|so|or)\b[\s,]*", re.IGNORECASE)
@@ -139,8 +145,10 @@ def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turn
 def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -> str | None:
     """`question` with each pronoun replaced by what the model says it refers to, or None if
     no referent passes: a phrase of at most 6 words, all of them from the conversation, not
-    containing the pronoun itself ("his" -> "His team" would say nothing)."""
+    containing a pronoun ("his" -> "His team" would say nothing), and for "it" naming no
+    person."""
     pointers = list(dict.fromkeys(w.lower() for w in _POINTERS.findall(question)))
+    pointers += ["it"] if _IT.search(question) else []
     if not pointers:
         return None
     convo = _conversation(history)
@@ -156,10 +164,12 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
         phrase = reply.strip('."“”')
         words = content_words(phrase)
         if (not words or not words <= known or len(phrase.split()) > _MAX_REFERENT_WORDS
-                or _POINTERS.search(phrase)):
+                or _POINTERS.search(phrase) or _IT.search(phrase)
+                or (word == "it" and _PEOPLE & set(re.findall(r"\w+", phrase.lower())))):
             continue
         phrase = phrase[0].lower() + phrase[1:] if phrase[:4] in ("The ", "A ", "An ") else phrase
-        resolved = re.sub(rf"\b{word}\b", lambda m, p=phrase: p + _possessive(m), resolved, flags=re.IGNORECASE)
+        pattern = _IT if word == "it" else re.compile(rf"\b{word}\b", re.IGNORECASE)
+        resolved = pattern.sub(lambda m, p=phrase: p + _possessive(m), resolved)
         replaced = True
     if not replaced:
         return None

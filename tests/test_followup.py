@@ -107,7 +107,11 @@ def test_a_pronoun_the_rewrite_left_in_place_is_replaced_by_its_referent():
 def test_a_rejected_rewrite_falls_back_to_referents_and_a_bad_referent_to_the_follow_up():
     history = [("How long did the author take for the NLP course?", "It took almost 18 months to complete. [1]")]
     made_over = "How did the author manage to complete the NLP data science course in 18 months?"
-    model = Replies(replies=[made_over, "The author"], calls=[])
+    model = Replies(replies=[made_over, "The author", "The NLP course"], calls=[])
+    assert rewrite("What gave him the time to finish it?", history, model).question == \
+        "What gave the author the time to finish the NLP course?"
+    assert 'what does "it" refer to?' in model.calls[-1]
+    model = Replies(replies=[made_over, "The author", "The NLP course he took"], calls=[])
     assert rewrite("What gave him the time to finish it?", history, model).question == \
         "What gave the author the time to finish it?"
     # A sentence, a phrase with words from nowhere, or one holding the pronoun itself: not a referent.
@@ -123,13 +127,23 @@ def test_a_kept_pronoun_next_to_its_named_referent_is_resolved():
     assert len(model.calls) == 1  # no referent lookup
 
 
-def test_a_thing_is_never_looked_up_as_a_referent():
+def test_it_never_becomes_a_person_and_an_it_pointing_at_nothing_is_left_alone():
     """Asked what "it" is in "How much does it cost per month?" after the IDE question, the
     bundled model said "The technical PM guy", and the assistant answered "The technical PM
-    guy costs $8 per month. [1]". Only pronouns for people or groups are looked up."""
-    model = Replies(replies=["What does the technical PM guy use as their IDE?", "The technical PM guy"], calls=[])
-    assert rewrite("How much does it cost per month?", CURSOR, model).question == "How much does it cost per month?"
-    assert len(model.calls) == 1
+    guy costs $8 per month. [1]" (stop 23)."""
+    for person in ["The technical PM guy", "The author", "Tyna Hope's PM"]:
+        model = Replies(replies=["What does the technical PM guy use as their IDE?", person], calls=[])
+        made = rewrite("How much does it cost per month?", CURSOR, model)
+        assert made.question == "How much does it cost per month?", person
+        assert len(model.calls) == 2
+    model = Replies(replies=["What does the technical PM guy use as their IDE?", "Cursor"], calls=[])
+    assert rewrite("How much does it cost per month?", CURSOR, model).question == "How much does Cursor cost per month?"
+    # "it" as a placeholder, not a pointer: nothing to look up, so the follow-up is asked as typed.
+    for question in ["Is it worth paying for the technical PM guy's IDE?", "How long does it take to learn?",
+                     "So it's free?"]:
+        model = Replies(replies=["What IDE does the technical PM guy use?"], calls=[])
+        assert rewrite(question, CURSOR, model).question == question
+        assert len(model.calls) == 1
 
 
 GAVISH = [("What does Yael Gavish say a PM should learn first?", "The fundamentals of ML. [1]")]

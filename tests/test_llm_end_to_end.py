@@ -127,7 +127,7 @@ def test_a_follow_up_is_rewritten_from_the_chat_and_never_into_the_previous_ques
     question itself, and the assistant answered that, cited; that rewrite is now refused by
     rag.followup.is_faithful, and the articles, which never price Cursor, refuse the question.
     Looked up as a referent, its "it" came back as "The technical PM guy" ("The technical PM guy
-    costs $8 per month. [1]"), so things are not looked up."""
+    costs $8 per month. [1]"), so an "it" may not be resolved to a person."""
     a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
     churn = [("If the data scientists build me a churn model, what do I actually get out of it?",
               "The churn model outputs a probability only, and maybe a measure of confidence in this value. [1]")]
@@ -138,3 +138,9 @@ def test_a_follow_up_is_rewritten_from_the_chat_and_never_into_the_previous_ques
     price = a.ask("How much does it cost per month?", history=ide)
     assert "cost" in price.standalone_question, price.standalone_question
     assert price.refused, price.text
+    # "him" and "it" looked up (stop 25): asked as "... finish it?" the relevance gate refused it.
+    course = [("How long did it take the author to get through the NLP data science course?",
+               "It took almost 18 months to complete. [1]")]
+    finish = a.ask("What gave him the time to finish it?", history=course)
+    assert "course" in finish.standalone_question and " it?" not in finish.standalone_question, \
+        finish.standalone_question
