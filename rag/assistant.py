@@ -224,7 +224,8 @@ class Assistant:
         raw = yield from self._generate(build_messages(standalone, passages), timings, t0, t_gen)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
         named = name_cited_articles(raw, passages, standalone)
-        if (is_not_covered(raw) or _says_nothing(named)) and best >= retry_floor:
+        retried = (is_not_covered(raw) or _says_nothing(named)) and best >= retry_floor
+        if retried:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
             # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
             # contents) or bare list labels ("B [2] and C [3]"); when retrieval found close
@@ -236,7 +237,8 @@ class Assistant:
             raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t0, t_gen,
                                             banned_words_kwargs(self.chat_model, REFUSAL_WORDS))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
-        yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings), t0, made)
+        yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
+                                         retried=retried), t0, made)
 
     def _named_article_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
         """The passages of the one article `question` names (rag.named_article), or []."""

@@ -76,6 +76,7 @@ class CheckedSentence:
     passages: list[int]  # passage numbers (1-based, as in the prompt) that support it
     supported: bool
     support: float  # best blended support score
+    verdict: bool = False  # a bare yes or no, or the question restated: no claim of its own
 
 
 @dataclass
@@ -87,6 +88,12 @@ class Verification:
     @property
     def any_supported(self) -> bool:
         return any(s.supported for s in self.sentences)
+
+    @property
+    def mostly_supported(self) -> bool:
+        """More than half of the sentences that claim something (not a bare verdict) check out."""
+        claims = [s for s in self.sentences if not s.verdict]
+        return 2 * sum(s.supported for s in claims) > len(claims)
 
 
 def split_answer(answer: str) -> list[tuple[str, list[int]]]:
@@ -248,7 +255,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # the opposite). Shown flagged, never cited. One word of its own after "Yes" is
             # still a restatement; without "Yes" it is a claim ("Communication is the core
             # skill" for "Does an ML PM need any core skill?").
-            result.sentences.append(CheckedSentence(text, [], False, float(blended.max())))
+            result.sentences.append(CheckedSentence(text, [], False, float(blended.max()), verdict=True))
             votes.append((a, {}))
             continue
         valid = [n for n in dict.fromkeys(cited) if 1 <= n <= len(passages)]
@@ -262,7 +269,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # "Yes, the passages say that you still need to understand the problem [1]" (fresh
             # f10, where the articles say no): the passage supports the claim, not the verdict,
             # which is shown flagged on its own. The rendered text stays the same.
-            result.sentences.append(CheckedSentence(verdict.group(0).strip(), [], False, 0.0))
+            result.sentences.append(CheckedSentence(verdict.group(0).strip(), [], False, 0.0, verdict=True))
             votes.append((a, {}))
             text = text[verdict.end():]
         source = best_sent[keep[0] - 1] if keep else -1

@@ -49,15 +49,21 @@ class AnswerComposer:
     verify_config: VerifyConfig
 
     def answer(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage],
-               hits: list[Hit], data: IndexData, timings: Timings) -> Answer:
-        """The verified answer to `raw`, or a refusal listing `hits` when nothing checks out."""
+               hits: list[Hit], data: IndexData, timings: Timings, *, retried: bool = False) -> Answer:
+        """The verified answer to `raw`, or a refusal listing `hits` when nothing checks out.
+        `retried`: `raw` is the model's second try after it said NOT COVERED, so more than half
+        of its claims must check out. Pushed past its own refusal (and barred from writing
+        it) the small model sometimes invents the answer and pads it with a true sentence from
+        a passage: "The passages suggest that companies should price AI-powered features based
+        on their value to customers" (unsupported), then the ethics passage's "transparency and
+        accountability" (supported), for a question the articles do not cover (dev q23)."""
         if is_not_covered(raw):
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         texts = {d: a.text for d, a in data.articles.items()}
         # "[1] and [3]" answering "Which article should I read ...?" becomes the articles' titles.
         checked = verify(name_cited_articles(raw, passages, standalone), passages, texts, self.embedder,
                          self.verify_config, question=standalone, question_vector=qvec)
-        if not checked.any_supported:
+        if not checked.any_supported or (retried and not checked.mostly_supported):
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         renumber: dict[int, int] = {}
         for sentence in checked.sentences:

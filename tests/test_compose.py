@@ -49,3 +49,23 @@ def test_nothing_supported_or_not_covered_gives_a_refusal_listing_three_nearest(
 def test_not_covered_is_the_whole_reply_not_a_mention():
     assert is_not_covered("NOT COVERED") and is_not_covered(" not covered.")
     assert not is_not_covered("Pricing is " + "not covered in depth by the articles, which focus on" * 2)
+
+
+def test_a_retried_answer_stands_only_if_most_of_its_claims_check_out(built_index, embedder):
+    """Dev q23: pushed past its NOT COVERED, the model invented a pricing answer and added a
+    true sentence from the ethics passage. A first answer that mixes the two is shown with the
+    invented part flagged; after a retry, the model's own refusal wins."""
+    question = "Why is monitoring important for ML products?"
+    composer, data, qvec, hits, passages = _setup(built_index, embedder, question)
+    p = passages[0]
+    true = data.articles[p.hit.doc_id].text[p.start:p.end].split(". ")[0] + "."
+    invented = "Price each AI feature at twice its compute cost to keep margins healthy."
+    raw = f"{invented} [1] {true} [{p.n}]"
+    first = composer.answer(question, question, qvec, raw, passages, hits, data, Timings())
+    assert not first.refused and [s.supported for s in first.sentences] == [False, True]
+    retried = composer.answer(question, question, qvec, raw, passages, hits, data, Timings(), retried=True)
+    assert retried.refused and retried.text == UNANSWERED_TEXT and retried.raw_answer == raw
+    # A bare verdict claims nothing of its own, so it does not count against the answer.
+    answered = composer.answer(question, question, qvec, f"Yes. {true} [{p.n}]", passages, hits, data, Timings(),
+                               retried=True)
+    assert not answered.refused and answered.sentences[0].text == "Yes."
