@@ -86,7 +86,11 @@ def is_yes_no_question(question: str) -> bool:
     q = question.strip()
     return bool(_AUXILIARY.search(q)) and not _WH_CLAUSE.search(q)
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+|\n+")
+# Not after "e.g." or "Dr.": "(e.g. simple linear regression)" is one sentence, and split there
+# the answer showed a citation marker inside the parentheses (dev q30).
+_ABBREVIATION = "".join(rf"(?<!\b{re.escape(a)})" for a in ("e.g.", "E.g.", "i.e.", "I.e.", "vs.", "cf.", "Mr.",
+                                                            "Ms.", "Dr.", "Mrs.", "St."))
+_SENTENCE_END = re.compile(rf"(?<=[.!?…]){_ABBREVIATION}[\"”’)\]]*\s+|\n+")
 
 
 @dataclass(frozen=True)

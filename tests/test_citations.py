@@ -18,6 +18,14 @@ def _passages() -> list[Passage]:
     return out
 
 
+def test_an_abbreviation_does_not_end_a_sentence():
+    """Dev q30 showed "... a simple model (e.g. [1] simple linear regression). [1]"."""
+    parts = split_answer("Take a course that has you build a simple model (e.g. simple linear regression). [1]"
+                         " Ask Dr. Ng, i.e. the teacher. [2]")
+    assert parts == [("Take a course that has you build a simple model (e.g. simple linear regression).", [1]),
+                     ("Ask Dr. Ng, i.e. the teacher.", [2])]
+
+
 def test_split_answer_strips_markers():
     parts = split_answer("Monitoring matters [1]. Talk to data scientists [2][1].\n[2]")
     assert parts == [("Monitoring matters.", [1]), ("Talk to data scientists.", [2, 1, 2])]
