@@ -228,6 +228,13 @@ def asks_about_source(question: str, passages: list[Passage]) -> bool:
     return any(asked & set(re.findall(r"[A-Z][\w'-]+", p.byline)) for p in passages)
 
 
+# The newsletter labels its readers' replies "A] ...", "B] ...". Shown those labels, the model
+# answered "Any real examples of how AI gets used in healthcare or retail?" with "B [2] and C
+# [4]", on the retry too, and the question was refused (stop 25's blind set, b06). The prompt
+# leaves them out; quotes and offsets still come from the article as it is.
+_REPLY_LABEL = re.compile(r"(?m)^[A-Z]\]\s+")
+
+
 def build_messages(question: str, passages: list[Passage], max_sentences: int = 4,
                    *, retry: bool = False, retry_instruction: str = "") -> list[tuple[str, str]]:
     """(role, content) pairs: system, then the user turn with fenced, numbered passages.
@@ -248,6 +255,7 @@ def build_messages(question: str, passages: list[Passage], max_sentences: int = 
         named.add(p.hit.doc_id)
         where = p.hit.title + byline + (f" — {p.hit.chunk.heading}" if p.hit.chunk.heading else "")
         body = p.text.replace("<<<", "‹‹‹").replace(">>>", "›››")  # keep the fence unbreakable
+        body = _REPLY_LABEL.sub("", body)
         blocks.append(f"[{p.n}] ({where})\n<<<\n{body}\n>>>")
     user = USER_TEMPLATE.format(passages="\n\n".join(blocks), question=question, max_sentences=max_sentences)
     if retry:

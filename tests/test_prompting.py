@@ -76,3 +76,14 @@ def test_an_articles_byline_is_shown_once_when_the_question_asks_about_its_sourc
                      "What should we ship in July?"]:
         user = build_messages(question, passages)[1][1]
         assert "Yael Gavish" not in user and "not given" not in user and "[1] (Guide)" in user, question
+
+
+def test_reply_labels_are_left_out_of_the_prompt_but_not_out_of_the_passage():
+    """Shown "B] AI has been employed ...", the model answered "B [2] and C [4]" (blind b06)."""
+    text = ("B] AI has been employed in healthcare and retail.\n\nC] Within the EdTech industry, AI grades"
+            " answers. Plan B] is not a label mid-line.")
+    passage = Passage(1, Hit(Chunk("n.md", 0, 0, len(text), "", text), "n.md", 1.0, 0.5, 1.0, 1), 0, len(text), text)
+    prompt = build_messages("Any real examples of AI in retail?", [passage])[1][1]
+    assert "AI has been employed in healthcare" in prompt and "B] AI" not in prompt and "C] Within" not in prompt
+    assert "Plan B] is" in prompt
+    assert passage.text.startswith("B] AI")
