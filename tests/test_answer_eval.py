@@ -95,10 +95,10 @@ def test_read_qa_names_the_bad_line(tmp_path):
         read_qa(path)
 
 
-@pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl", "followup_qa.jsonl"])
+@pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl", "followup_qa.jsonl", "blind_qa.jsonl"])
 def test_the_repos_question_sets_quote_the_indexed_articles_exactly(name, built_index):
     """A gold quote the indexed text does not contain silently counts as never cited, so
-    every quote of both sets must be found in the real index of corpus/."""
+    every quote of every set must be found in the real index of corpus/."""
     items = read_qa(Path(__file__).resolve().parents[1] / "eval" / name)
     data = FaissStore(built_index.index_dir).load()
     assert items and all(item.answerable == bool(item.evidence) for item in items)
