@@ -234,6 +234,19 @@ def test_forced_answer_the_passages_do_not_support_is_still_refused(built_index,
     assert len(llm.calls) == 2 and ans.refused and ans.llm_called
 
 
+def test_a_retried_answer_mostly_unsupported_is_refused_but_a_first_one_is_shown_flagged(built_index, embedder):
+    """Dev q23: pushed past its NOT COVERED, the model invented an answer and padded it with one
+    true sentence. The same reply as a first answer is shown, its invented part flagged."""
+    mixed = ("Price each AI feature at twice its compute cost to keep margins healthy [1]. "
+             "Offer a discount to customers who sign a yearly contract [1]. Monitoring is not optional [1].")
+    question = "Why is monitoring important for ML products?"
+    retried = _FirstRefusesThenAnswers(reply=mixed, calls=[])
+    ans = Assistant.load(built_index, embedder=embedder, chat_model=retried).ask(question)
+    assert len(retried.calls) == 2 and ans.refused and ans.nearest and ans.raw_answer.strip() == mixed
+    first = Assistant.load(built_index, embedder=embedder, chat_model=ScriptedChat(reply=mixed, calls=[])).ask(question)
+    assert not first.refused and [s.supported for s in first.sentences] == [False, False, True]
+
+
 def test_a_summary_of_a_named_article_reads_that_article_past_the_gate(built_index, embedder):
     """"TL;DR of Tyna Hope's article?" resembles no passage (every cosine is below the gate),
     so it was refused without the LLM; it names an article, which the LLM now reads."""
