@@ -47,9 +47,10 @@ REFERENT_SYSTEM = ("You find what a word in a question refers to. Reply with a s
                    " from the conversation, nothing else.")
 _POINTERS = re.compile(r"\b(them|they|he|him|his|she|her)\b", re.IGNORECASE)
 _IT = re.compile(r"\bit\b(?!\s*['’]s\b|\s+(?:is|was|takes?|took|worth|matters?)\b)", re.IGNORECASE)
+# Words that make a referent a person (pronouns for people are refused by `_POINTERS` already).
 _PEOPLE = frozenset({"guy", "author", "person", "people", "man", "woman", "writer", "blogger", "pm", "pms",
-                     "manager", "managers", "scientist", "scientists", "engineer", "engineers", "he", "she",
-                     "him", "her", "i", "me", "you", "we"})
+                     "manager", "managers", "scientist", "scientists", "engineer", "engineers", "i", "me",
+                     "you", "we"})
 _MAX_REFERENT_WORDS = 6
 _OWN_ANTECEDENT_WORDS = 3
 _LEADING_LINK = re.compile(r"^\s*(and|but|also|so|or)\b[\s,]*", re.IGNORECASE)
