@@ -193,9 +193,16 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     pvecs = embedder.embed(ptexts)
     avecs = embedder.embed([t for t, _ in parts])
     sims = avecs @ pvecs.T  # (answer sentences, passage sentences)
+    # A passage's question states nothing: "Is it necessary for a non-technical PM to become as
+    # technical as a data scientist?" (a reader's question in the newsletter) supported "Yes,
+    # becoming an AI/ML PM requires a significant amount of technical knowledge" (dev q12).
+    asking = [t.rstrip().rstrip("”\"’)").endswith("?") for t in ptexts]
+    stated = [" ".join(t for (i, _, _), t, q in zip(psent, ptexts, asking, strict=True) if i == k and not q)
+              for k in range(len(passages))]
     # The byline supports "Yael Gavish wrote the guide [1]" but is not a heading: a sentence
     # naming only the author still claims something (who wrote it), so it is no heading copy.
-    pwords = [content_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
+    pwords = [content_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {stated[k]}")
+              for k, p in enumerate(passages)]
     bodies = [content_words(p.text) for p in passages]  # the text alone: a title word is no sibling
     heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
     pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
@@ -214,6 +221,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         scores = np.zeros(len(passages))
         best_sent = np.full(len(passages), -1)
         for j, (i, _, _) in enumerate(psent):
+            if asking[j]:
+                continue
             if sims[a, j] > scores[i] or best_sent[i] < 0:
                 scores[i] = max(scores[i], sims[a, j])
                 best_sent[i] = j

@@ -375,3 +375,25 @@ def test_a_title_answers_which_article_only_when_the_passage_is_about_the_topic(
     pm = verify("“Working with DS teams” [2]", passages, ARTICLES, embedder,
                 question="Which article covers how a product manager partners with the data science team?")
     assert pm.sentences[0].supported  # the passage's "PM" counts for "product manager"
+
+
+def test_a_question_in_a_passage_supports_nothing(embedder):
+    """The newsletter quotes its readers' questions. "Is it necessary for a non-technical PM
+    to become as technical as a data scientist ...?" supported the bundled model's "becoming
+    an AI/ML PM requires a significant amount of technical knowledge" (dev q12), which the
+    articles contradict: a question states nothing."""
+    text = ("The roadmap is basically a list of ways to improve algorithms.\n\n"
+            "Is it necessary for a non-technical PM to become as technical as a data scientist in order to"
+            " become an AI/ML PM?")
+    hit = Hit(Chunk("news.md", 0, 0, len(text), "", text), "news.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    answer = "A non-technical PM must become as technical as a data scientist in order to become an AI/ML PM [1]."
+    result = verify(answer, passages, {"news.md": text}, embedder,
+                    question="Do I have to become a data scientist to work as an ML PM?")
+    assert [(s.supported, s.passages) for s in result.sentences] == [(False, [])]
+    # The same words stated, not asked, support it.
+    stated = text.replace("Is it necessary for", "It is necessary for").replace("AI/ML PM?", "AI/ML PM.")
+    hit = Hit(Chunk("news.md", 0, 0, len(stated), "", stated), "news.md", 1.0, 0.5, 1.0, 1)
+    result = verify(answer, [Passage(1, hit, 0, len(stated), stated)], {"news.md": stated}, embedder,
+                    question="Do I have to become a data scientist to work as an ML PM?")
+    assert [(s.supported, s.passages) for s in result.sentences] == [(True, [1])]
