@@ -83,7 +83,8 @@ class Assistant:
         self._lock = threading.Lock()
         self._retriever = self._load_retriever()
         self.composer = AnswerComposer(embedder, settings.corpus_dir, VerifyConfig(
-            settings.verify_min_support, settings.verify_lexical_weight))
+            settings.verify_min_support, settings.verify_lexical_weight,
+            retry_min_support=settings.verify_retry_min_support))
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, chat_model: BaseChatModel | None = None,

@@ -9,7 +9,7 @@ generation, and when to refuse without the LLM, are the assistant's (`rag.assist
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +51,8 @@ class AnswerComposer:
     def answer(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage],
                hits: list[Hit], data: IndexData, timings: Timings, *, retried: bool = False) -> Answer:
         """The verified answer to `raw`, or a refusal listing `hits` when nothing checks out.
-        `retried`: `raw` is the model's second try after it said NOT COVERED, so more than half
-        of its claims must check out. Pushed past its own refusal (and barred from writing
+        `retried`: `raw` is the model's second try after it said NOT COVERED, so each claim
+        needs the higher `retry_min_support`, and more than half of them must check out. Pushed past its own refusal (and barred from writing
         it) the small model sometimes invents the answer and pads it with a true sentence from
         a passage: "The passages suggest that companies should price AI-powered features based
         on their value to customers" (unsupported), then the ethics passage's "transparency and
@@ -61,8 +61,11 @@ class AnswerComposer:
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         texts = {d: a.text for d, a in data.articles.items()}
         # "[1] and [3]" answering "Which article should I read ...?" becomes the articles' titles.
+        config = self.verify_config
+        if retried:
+            config = replace(config, min_support=max(config.min_support, config.retry_min_support))
         checked = verify(name_cited_articles(raw, passages, standalone), passages, texts, self.embedder,
-                         self.verify_config, question=standalone, question_vector=qvec)
+                         config, question=standalone, question_vector=qvec)
         if not checked.any_supported or (retried and not checked.mostly_supported):
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         renumber: dict[int, int] = {}

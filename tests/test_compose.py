@@ -69,3 +69,25 @@ def test_a_retried_answer_stands_only_if_most_of_its_claims_check_out(built_inde
     answered = composer.answer(question, question, qvec, f"Yes. {true} [{p.n}]", passages, hits, data, Timings(),
                                retried=True)
     assert not answered.refused and answered.sentences[0].text == "Yes."
+
+
+def test_a_retried_answer_needs_more_support_per_claim(built_index, embedder):
+    """A claim's support is judged against `retry_min_support` after a retry: the same reply
+    stands as a first answer and is refused as a second try when its support lies between the
+    two thresholds."""
+    question = "Why is monitoring important for ML products?"
+    composer, data, qvec, hits, passages = _setup(built_index, embedder, question)
+    p = passages[0]
+    paraphrase = data.articles[p.hit.doc_id].text[p.start:p.end].split(". ")[0].replace("the ", "a ") + "."
+    raw = f"{paraphrase} [{p.n}]"
+    support = composer.answer(question, question, qvec, raw, passages, hits, data, Timings()).sentences[0].support
+    between = AnswerComposer(embedder, built_index.corpus_dir,
+                             VerifyConfig(min_support=support - 0.01, retry_min_support=support + 0.01))
+    first = between.answer(question, question, qvec, raw, passages, hits, data, Timings())
+    assert not first.refused and first.sentences[0].supported
+    retried = between.answer(question, question, qvec, raw, passages, hits, data, Timings(), retried=True)
+    assert retried.refused and retried.text == UNANSWERED_TEXT
+    # The defaults: 0.45 for a first answer, 0.50 after a retry (docs/answers.md, stop 26).
+    assert (VerifyConfig().min_support, VerifyConfig().retry_min_support) == (0.45, 0.50)
+    a = Assistant.load(built_index, embedder=embedder)
+    assert a.composer.verify_config.retry_min_support == built_index.verify_retry_min_support == 0.50
