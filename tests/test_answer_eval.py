@@ -95,7 +95,8 @@ def test_read_qa_names_the_bad_line(tmp_path):
         read_qa(path)
 
 
-@pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl", "followup_qa.jsonl", "blind_qa.jsonl"])
+@pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl", "followup_qa.jsonl", "blind_qa.jsonl",
+                                  "blind2_qa.jsonl"])
 def test_the_repos_question_sets_quote_the_indexed_articles_exactly(name, built_index):
     """A gold quote the indexed text does not contain silently counts as never cited, so
     every quote of every set must be found in the real index of corpus/."""
