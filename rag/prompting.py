@@ -152,7 +152,8 @@ def select_passages(
     *, max_tokens: int = 70, articles: Mapping[str, Article] | None = None,
 ) -> list[Passage]:
     """For each hit, the contiguous sentence window (≤ max_tokens) around its sentence most
-    similar to the question. Windows stay inside the chunk, so quotes are exact. With
+    similar to the question. Windows stay inside the chunk, so quotes are exact, except that a
+    window ending in a colon runs on into what it announces (`_continuation_end`). With
     `articles` (doc_id -> `Article`), each passage carries its article's byline and author
     (read for the hits' articles only)."""
     passages: list[Passage] = []
@@ -179,10 +180,36 @@ def select_passages(
             used += cost
             lo, hi = min(lo, j), max(hi, j)
         start, end = spans[lo][0], spans[hi][1]
+        if doc_text[start:end].rstrip().endswith(":"):
+            end = _continuation_end(doc_text, end, embedder, max_tokens)
         article = (articles or {}).get(hit.doc_id)
         passages.append(Passage(len(passages) + 1, hit, start, end, doc_text[start:end],
                                 article.byline if article else "", article.author if article else ""))
     return passages
+
+
+# A line that opens a list item: "• I can ask it to …", "- Listen.", "2. explain it to …", "#1: What …".
+_LIST_ITEM = re.compile(r"(?:[•◦▪*–-]|\d{1,2}[.)]|#\d{1,2}:)\s")
+
+
+def _continuation_end(doc_text: str, end: int, embedder: Embedder, max_tokens: int) -> int:
+    """Where a window ending in a colon ("It helps me in two main areas:") should end: after
+    what the colon announces, within another `max_tokens`. The chunker often cuts right after
+    such a line, and shown the announcement without its list the small model invented one:
+    "Cursor helps the technical PM guy understand code and explain steps in plain English" for
+    what he uses Cursor for (its two uses are the next chunk's bullets). Taken: the next line,
+    the sentences that continue it, and further lines while they open list items; not the prose
+    after the list, nor past the budget."""
+    new_end, used, last = end, 0, end
+    for s, e in sentence_spans(doc_text[end : end + 8 * max_tokens], end):
+        new_line = "\n" in doc_text[last:s]
+        if new_line and new_end > end and not _LIST_ITEM.match(doc_text[s:e]):
+            break  # the prose after the list
+        used += embedder.count_tokens(doc_text[s:e])
+        if used > max_tokens:
+            break
+        new_end = last = e
+    return new_end
 
 
 # Questions about who wrote an article, or when, or naming its author. Other questions get no

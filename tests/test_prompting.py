@@ -87,3 +87,26 @@ def test_reply_labels_are_left_out_of_the_prompt_but_not_out_of_the_passage():
     assert "AI has been employed in healthcare" in prompt and "B] AI" not in prompt and "C] Within" not in prompt
     assert "Plan B] is" in prompt
     assert passage.text.startswith("B] AI")
+
+
+def test_a_passage_ending_in_a_colon_runs_on_into_its_list(embedder):
+    """The chunker cut "It helps me in two main areas:" from its two bullets, and shown the
+    announcement alone the model invented the list (blind2 c01)."""
+    from rag.prompting import select_passages
+
+    intro = "I use Cursor as my IDE. It helps me in two main areas:"
+    text = (f"{intro}\n\n  • I can ask it to write code for me from prompts\n"
+            "  • I can ask it to review my code\n\nIf my ambition was to be an engineer, I would be more wary.")
+    hit = Hit(Chunk("blog.md", 0, 0, len(intro), "", intro), "blog.md", 1.0, 0.5, 1.0, 1)
+    qvec = embedder.embed_query("What does he use Cursor for?")
+    (passage,) = select_passages(qvec, [hit], {"blog.md": text}, embedder, max_tokens=130)
+    assert passage.text == text[: text.index("\n\nIf my")] and passage.text.endswith("review my code")
+    assert passage.text == text[passage.start : passage.end]
+    # Within the budget only: a list too long for it is cut at a whole sentence.
+    (short,) = select_passages(qvec, [hit], {"blog.md": text}, embedder, max_tokens=20)
+    assert short.text.endswith("from prompts")
+    # A window that does not end in a colon stays inside its chunk.
+    plain = "I use Cursor as my IDE. It helps me a lot."
+    hit = Hit(Chunk("blog.md", 0, 0, len(plain), "", plain), "blog.md", 1.0, 0.5, 1.0, 1)
+    (passage,) = select_passages(qvec, [hit], {"blog.md": plain + "\n\n  • a bullet"}, embedder, max_tokens=130)
+    assert passage.text == plain
