@@ -66,6 +66,18 @@ def test_a_yes_no_question_gets_what_the_articles_say(built_index, embedder, loc
     assert "becoming-a-more-technical-product-manager.md" in {c.doc_id for c in ans.citations}
 
 
+def test_a_list_cut_off_from_its_announcement_reaches_the_model(built_index, embedder, local_llm) -> None:
+    """The chunker ends one chunk with "It helps me in two main areas:" and starts the next with
+    the two bullets. Shown the announcement alone, the model invented what Cursor does for the
+    author (blind2 c01); the passage now runs on into the list (rag.prompting)."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("What does the technical PM author use Cursor for?")
+    assert not ans.refused, ans.raw_answer
+    assert "natural language" in ans.text and "review" in ans.text, ans.text
+    cited = {c.doc_id for c in ans.citations if "natural language prompts" in c.text}
+    assert cited == {"becoming-a-more-technical-product-manager.md"}, [c.text for c in ans.citations]
+
+
 def test_a_yes_no_question_restated_as_a_statement_is_never_cited(built_index, embedder, local_llm) -> None:
     """Here the retry says the opposite of the article ("The passages suggest that ... they would
     still rely on AI coding assistants"): the question restated as a statement, a verdict that
