@@ -52,11 +52,12 @@ class AnswerComposer:
                hits: list[Hit], data: IndexData, timings: Timings, *, retried: bool = False) -> Answer:
         """The verified answer to `raw`, or a refusal listing `hits` when nothing checks out.
         `retried`: `raw` is the model's second try after it said NOT COVERED, so each claim
-        needs the higher `retry_min_support`, and more than half of them must check out. Pushed past its own refusal (and barred from writing
-        it) the small model sometimes invents the answer and pads it with a true sentence from
-        a passage: "The passages suggest that companies should price AI-powered features based
-        on their value to customers" (unsupported), then the ethics passage's "transparency and
-        accountability" (supported), for a question the articles do not cover (dev q23)."""
+        needs the higher `retry_min_support`, and more than half of them must check out.
+        Pushed past its own refusal (and barred from writing it) the small model sometimes
+        invents the answer and pads it with a true sentence from a passage: "The passages
+        suggest that companies should price AI-powered features based on their value to
+        customers" (unsupported), then the ethics passage's "transparency and accountability"
+        (supported), for a question the articles do not cover (dev q23)."""
         if is_not_covered(raw):
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         texts = {d: a.text for d, a in data.articles.items()}
