@@ -57,6 +57,8 @@ _ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"dat
 # The refusal phrase tacked on after an answer ("... [2] Not covered", fresh f02): the model's
 # stop signal, not a claim, and flagged unsupported it would read as a refusal of the answer.
 _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
+# A bullet, number or reply label opening a passage sentence: not part of a quote of it.
+_LIST_MARK = re.compile(r"^(?:[•◦▪*–-]|\d{1,2}[.)]|[A-Z]\])\s+")
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 
 
@@ -288,8 +290,12 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             text = text[verdict.end():]
         source = best_sent[keep[0] - 1] if keep else -1
         if source >= 0 and is_first_person_copy(text, ptexts[source]):
-            # The article's "I" is not the assistant's: a copied first-person sentence is a quote.
-            text = "“" + text.strip('“”"') + "”"
+            # The article's "I" is not the assistant's: a copied first-person sentence is a quote,
+            # and a quote is the article's words exactly. The model's near copies changed them:
+            # "The first article focused on the skills …" for "The last article really focused
+            # on the skills …" (blind2 c02), "They sometimes write glossary entries … to mark my
+            # work."
+            text = "“" + _LIST_MARK.sub("", ptexts[source].strip()) + "”"
         result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
         votes.append((a, {n: (float(sims[a, best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
                           if best_sent[n - 1] >= 0}))

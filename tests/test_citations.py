@@ -261,6 +261,21 @@ def test_a_copied_first_person_sentence_is_shown_as_a_quote(embedder):
     assert result.sentences[0].text == answer
 
 
+def test_a_quote_is_the_articles_sentence_exactly_not_the_models_near_copy(embedder):
+    """Blind2 c02: the model wrote "The first article focused on the skills that I think you
+    need …" where the article says "The last article really focused on …"; in quotation marks
+    that is a misquote. The quote shows the article's sentence, without its bullet."""
+    text = ("Now there is one more space.\n\n"
+            "  • The last article really focused on the skills that I think you need to break into the ML PM space.")
+    hit = Hit(Chunk("s.md", 0, 0, len(text), "", text), "s.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    answer = "The first article focused on the skills that I think you need to break into the ML PM space. [1]"
+    result = verify(answer, passages, {"s.md": text}, embedder, question="What did the earlier article cover?")
+    quoted = "“The last article really focused on the skills that I think you need to break into the ML PM space.”"
+    assert [(s.text, s.supported) for s in result.sentences] == [(quoted, True)]
+    assert render(result, {1: 1}) == f"{quoted} [1]"
+
+
 def test_a_bare_yes_or_no_is_flagged_never_cited(embedder):
     """Forced to answer a yes/no question, the small model replies "Yes, <the question
     restated>" whatever the passages say (fresh f10, f17). Its claim is the verdict itself,
