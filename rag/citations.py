@@ -26,7 +26,14 @@ from rag.claims import (
     swaps_in_asked,
 )
 from rag.embedding import Embedder
-from rag.prompting import NOT_COVERED, Passage, asks_which_article, is_yes_no_question, sentence_spans
+from rag.prompting import (
+    LIST_MARK,
+    NOT_COVERED,
+    Passage,
+    asks_which_article,
+    is_yes_no_question,
+    sentence_spans,
+)
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
@@ -58,7 +65,7 @@ _ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"dat
 # stop signal, not a claim, and flagged unsupported it would read as a refusal of the answer.
 _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
 # A bullet, number or reply label opening a passage sentence: not part of a quote of it.
-_LIST_MARK = re.compile(r"^(?:[•◦▪*–-]|\d{1,2}[.)]|[A-Z]\])\s+")
+_LIST_MARK = re.compile(rf"^(?:{LIST_MARK}|[A-Z]\]\s)\s*")
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 
 

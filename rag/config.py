@@ -105,10 +105,10 @@ class Settings(BaseSettings):
     # Citation check (rag.citations): blended support a sentence needs from its passage, and
     # the share of lexical recall in that blend (tuned on the dev questions, docs/answers.md).
     verify_min_support: float = 0.45
-    # ... and the support a sentence needs when the model answers only on its second try, after
-    # saying NOT COVERED (see rag.compose).
-    verify_retry_min_support: float = 0.50
     verify_lexical_weight: float = 0.5
+    # The support a sentence needs when the model answers only on its second try, after saying
+    # NOT COVERED (see rag.compose).
+    verify_retry_min_support: float = 0.50
 
     # --- generation -----------------------------------------------------------------------
     llm: LLMBackend = "local"

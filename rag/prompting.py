@@ -189,7 +189,11 @@ def select_passages(
 
 
 # A line that opens a list item: "• I can ask it to …", "- Listen.", "2. explain it to …", "#1: What …".
-_LIST_ITEM = re.compile(r"(?:[•◦▪*–-]|\d{1,2}[.)]|#\d{1,2}:)\s")
+# rag.citations strips the same marks (and reply labels) off a quoted sentence.
+LIST_MARK = r"(?:[•◦▪*–-]|\d{1,2}[.)]|#\d{1,2}:)\s"
+_LIST_ITEM = re.compile(LIST_MARK)
+# How far ahead a run-on reads, in characters per token of budget: English runs ~4-5.
+_CHARS_PER_TOKEN = 8
 
 
 def _continuation_end(doc_text: str, end: int, embedder: Embedder, max_tokens: int) -> int:
@@ -200,8 +204,12 @@ def _continuation_end(doc_text: str, end: int, embedder: Embedder, max_tokens: i
     what he uses Cursor for (its two uses are the next chunk's bullets). Taken: the next line,
     the sentences that continue it, and further lines while they open list items; not the prose
     after the list, nor past the budget."""
+    ahead = end + _CHARS_PER_TOKEN * max_tokens
+    spans = sentence_spans(doc_text[end:ahead], end)
+    if ahead < len(doc_text):
+        spans = spans[:-1]  # the last one may be cut off by the read-ahead
     new_end, used, last = end, 0, end
-    for s, e in sentence_spans(doc_text[end : end + 8 * max_tokens], end):
+    for s, e in spans:
         new_line = "\n" in doc_text[last:s]
         if new_line and new_end > end and not _LIST_ITEM.match(doc_text[s:e]):
             break  # the prose after the list
