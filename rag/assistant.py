@@ -23,7 +23,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import Answer, Reading, Timings
-from rag.citations import VerifyConfig, name_cited_articles, without_markers
+from rag.citations import VerifyConfig
 from rag.claims import content_words
 from rag.compose import AnswerComposer, is_not_covered
 from rag.config import Settings
@@ -31,6 +31,7 @@ from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
 from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
 from rag.generation import banned_words_kwargs, build_chat_model, describe, explain_llm_error
+from rag.markers import name_cited_articles, without_markers
 from rag.named_article import article_passages, asks_for_summary, named_article, summary_passages
 from rag.prompting import (
     NOT_COVERED,

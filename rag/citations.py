@@ -6,7 +6,8 @@ sentence to the passage's best sentence, blended with lexical recall of the sent
 content words). A marker that names no passage, or a passage that does not support the
 sentence, is re-pointed to the passage that does or removed; a sentence that no passage
 supports is flagged `supported=False`. Each citation carries its best supporting quote as
-an exact substring of the article. Retrieval and generation are left to other modules.
+an exact substring of the article. Reading the markers out of the reply is `rag.markers`';
+retrieval and generation are left to other modules.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rag.claims import (
     swaps_in_asked,
 )
 from rag.embedding import Embedder
+from rag.markers import split_answer
 from rag.prompting import (
     LIST_MARK,
     NOT_COVERED,
@@ -35,13 +37,6 @@ from rag.prompting import (
     sentence_spans,
 )
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
-# "6 parts: [1], [2], and [3]": markers used as the items of a list (the model does this when a
-# passage is a table of contents). Stripped one by one they would leave "6 parts:,, and.".
-_MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
-# "B] AI algorithms ...": a list label whose opening bracket the model dropped (dev q18's retry).
-_STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 # A leading yes or no with its punctuation: alone or with only the question's words ("Yes,
 # <the question restated>") it is a bare verdict; before a claim of its own it is split off.
 _VERDICT = re.compile(r"^(?:yes|no)\b[,.;:!]?\s*", re.IGNORECASE)
@@ -66,7 +61,6 @@ _ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"dat
 _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
 # A bullet, number or reply label opening a passage sentence: not part of a quote of it.
 _LIST_MARK = re.compile(rf"^(?:{LIST_MARK}|[A-Z]\]\s)\s*")
-_EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -109,69 +103,6 @@ class Verification:
         claims = [s for s in self.sentences if not s.verdict]
         return 2 * sum(s.supported for s in claims) > len(claims)
 
-
-def split_answer(answer: str) -> list[tuple[str, list[int]]]:
-    """Answer sentences without their markers, each with the numbers it cited."""
-    out: list[tuple[str, list[int]]] = []
-    answer = _MARKER_LIST.sub(lambda m: " [" + ",".join(re.findall(r"\d+", m.group(1))) + "]", answer)
-    # "matters.[1] Next": move markers glued after a full stop in front of it, so the sentence
-    # split sees "matters [1]. Next" and each sentence keeps its own markers.
-    answer = _GLUED.sub(lambda m: m.group(2) + m.group(1), answer)
-    for s, e in sentence_spans(answer):
-        sentence = answer[s:e]
-        # "... stale. [2] Next sentence": a marker opening a sentence belongs to the one before.
-        lead = re.match(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+", sentence)
-        if lead and out:
-            out[-1][1].extend(int(n) for n in re.findall(r"\d+", lead.group(0)))
-            sentence = sentence[lead.end():]
-        cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"\s*,\s*", m.group(1))]
-        clean = _STRAY_LABEL.sub("", _EMPTY_PARENS.sub("", _MARKER.sub("", sentence)).strip())
-        if re.fullmatch(r"[\W\d]*", clean):  # a stray marker on its own line
-            if out and cited:
-                out[-1][1].extend(cited)
-            continue
-        out.append((clean, cited))
-    return out
-
-
-# A marker standing for an article rather than citing a sentence: opening the answer, a line or
-# a sentence ("[2] covers ..."), or after a word that takes an object ("read [2]", "in [1] and [3]").
-_MARKER_AS_NOUN = re.compile(
-    r"(^|[.!?:]\s+|\n|\b(?:read|see|check|try|in|from|and|or|is|are|titled|called)\s+|,\s+)\[(\d+)\]",
-    re.IGNORECASE | re.MULTILINE)
-
-
-def name_cited_articles(answer: str, passages: list[Passage], question: str) -> str:
-    """For a question that asks which article to read, each marker used as a noun gets its
-    article's title in front: "[2] covers how to become an AI/ML PM" becomes "“Pathways to
-    Becoming an AI/ML Product Manager” [2] covers ...". Stripped of its markers, the sentence
-    would say nothing ("covers how to become an AI/ML PM", the question's own words)."""
-    if not asks_which_article(question):
-        return answer
-    titles = {p.n: p.hit.title.strip().rstrip(".") for p in passages}
-
-    def named(m: re.Match[str]) -> str:
-        title = titles.get(int(m.group(2)))
-        before = answer[max(0, m.start(2) - len(title or "") - 3):m.start(2)]
-        if not title or title in before:  # already named: "“Pathways ...” [2]"
-            return m.group(0)
-        # Opening the answer, a sentence or a line, a marker is the subject only before a
-        # lowercase word ("[2] covers"), or alone at the very start ("[1] and [3]" is the same
-        # rule). "... stale. [2] Next sentence" cites the sentence before, and "[1] Technically
-        # is a knowledge base ..." the one after ("Which blogs does the technical PM
-        # recommend?": named, it read "“Becoming a more technical …” Technically is ...").
-        opens = not re.search(r"[a-z,]", m.group(1), re.IGNORECASE)
-        alone = m.start() == 0 and not re.match(r"\s*[A-Za-z0-9]", answer[m.end():])
-        if opens and not alone and not re.match(r"\s+[a-z]", answer[m.end():]):
-            return m.group(0)
-        return f"{m.group(1)}“{title}” [{m.group(2)}]"
-
-    return _MARKER_AS_NOUN.sub(named, answer)
-
-
-def without_markers(text: str) -> str:
-    """`text` with its [n] / [n, m] citation markers blanked out."""
-    return _MARKER.sub(" ", text)
 
 
 def _on_topic(topic: set[str], passage_words: set[str]) -> bool:

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer import Answer, Citation, SentenceCheck, Timings
-from rag.citations import VerifyConfig, name_cited_articles, render, verify
+from rag.citations import VerifyConfig, render, verify
 from rag.embedding import Embedder
+from rag.markers import name_cited_articles
 from rag.prompting import NOT_COVERED, Passage, closest_sentences
 from rag.retrieval import Hit
 from rag.store import IndexData

@@ -237,7 +237,7 @@ UNKNOWN_BYLINE = "author and date not given"
 
 # "Which article should I read about ...?", "Where can I learn more about ...?": the answer is
 # an article, and the small model names it by its passage number ("[2] covers how to become an
-# AI/ML PM", "[1] and [3]"); see rag.citations.name_cited_articles.
+# AI/ML PM", "[1] and [3]"); see rag.markers.name_cited_articles.
 _WHICH_ARTICLE = re.compile(
     r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:articles?|posts?|guides?|newsletters?|blogs?|readings?)\b"
     r"|\bwhere\s+(?:can|should|do|could)\s+i\s+(?:read|learn|find)\b",
