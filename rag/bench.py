@@ -188,7 +188,11 @@ def merge(previous: dict[str, Any], rerun: dict[str, Any], sections: tuple[str, 
     merged = {k: v for k, v in previous.items() if not k.startswith(stale)}
     merged.update({k: v for k, v in rerun.items() if k.startswith(stale)})
     label = ", ".join(sections)
-    note = f"{label}: `{rerun.get('command')}` at {rerun.get('started_at')}" \
+    # The machine line at the top is the first run's; a section re-run on another CPU says so,
+    # or its times would read as if measured on the first run's machine.
+    cpu = rerun.get("machine_cpu")
+    where = f" on {cpu}" if cpu and cpu != previous.get("machine_cpu") else ""
+    note = f"{label}: `{rerun.get('command')}` at {rerun.get('started_at')}{where}" \
            f" (load average {rerun.get('load_avg_start')} -> {rerun.get('load_avg_end')})"
     # An earlier re-run of the same sections is superseded: its figures are gone too.
     kept = [n for n in str(previous.get("rerun") or "").split("; ") if n and not n.startswith(f"{label}: ")]

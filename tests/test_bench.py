@@ -67,6 +67,15 @@ def test_a_partial_rerun_replaces_only_its_sections() -> None:
     assert third["rerun"].count("scale: ") == 1 and "at t3" in third["rerun"] and "pgvector: " in third["rerun"]
 
 
+def test_a_rerun_on_another_cpu_names_it() -> None:
+    first = {"command": "pmrag bench", "machine_cpu": "Intel(R) Xeon(R) Processor", "ask_first_token_s": 10.9}
+    same = {"command": "pmrag bench --only ask", "started_at": "t", "machine_cpu": "Intel(R) Xeon(R) Processor",
+            "ask_first_token_s": 10.1}
+    assert " on " not in bench.merge(first, same, ("ask",))["rerun"]
+    other = bench.merge(first, dict(same, machine_cpu="AMD EPYC"), ("ask",))
+    assert "at t on AMD EPYC (load" in other["rerun"] and other["machine_cpu"] == "Intel(R) Xeon(R) Processor"
+
+
 def test_pgvector_section_measures_a_real_server_and_renders_beside_faiss(pg_url: str) -> None:
     from rag.bench_pg import run as run_pg
 
