@@ -22,7 +22,7 @@ import statistics
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import Stemmer
@@ -110,7 +110,9 @@ class AnswerReport:
 def read_qa(path: Path) -> list[QAItem]:
     items = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a file saved by a Windows editor starts with a byte-order mark, which
+        # json.loads would reject as line 1 not being a QA item.
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read QA file {path}: {exc.strerror}") from exc
     for no, line in enumerate(lines, start=1):
@@ -119,13 +121,25 @@ def read_qa(path: Path) -> list[QAItem]:
         try:
             row = json.loads(line)
             items.append(QAItem(str(row["id"]), row["question"], row.get("answer"),
-                                list(row.get("must_include") or []),
+                                _phrases(row.get("must_include")),
                                 [Evidence(e["doc"], e["quote"]) for e in row.get("evidence") or []],
                                 tuple(_turn(t) for t in row.get("history") or []),
                                 str(row.get("standalone") or "")))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}:{no}: not a QA item ({exc}); see `pmrag eval answers --help`") from exc
     return items
+
+
+def _phrases(value: Any) -> list[str]:
+    """`must_include` as a list of phrases. A lone string is one phrase: list() of it would
+    silently score the answer on its single characters."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must_include must be a list of strings")
+    return list(value)
 
 
 def _turn(turn: Any) -> tuple[str, str]:
@@ -158,14 +172,31 @@ def fact_found_stemmed(phrase: str, answer: str) -> bool:
 
 def gold_spans(item: QAItem, data: IndexData) -> list[tuple[str, int, int]]:
     """(doc_id, start, end) of each gold quote in the indexed article text."""
-    by_source = {a.metadata.get("source_file", ""): d for d, a in data.articles.items()}
     spans = []
     for ev in item.evidence:
-        doc = ev.doc if ev.doc in data.articles else by_source.get(ev.doc, ev.doc)
+        doc = article_id(ev.doc, data)
         article = data.articles.get(doc)
         found = find_quote(article.text, ev.quote) if article else None
         spans.append((doc, *found) if found else (doc, -1, -1))  # not found: counts as not covered
     return spans
+
+
+def article_id(doc: str, data: IndexData) -> str:
+    """The indexed article an evidence `doc` names: its id in corpus/ or its original file
+    name, also written as a path ("corpus/sprint-2-do-what-you-do.md") or without its
+    extension ("sprint-2-do-what-you-do"), as a maintainer may. Unresolved, `doc` itself
+    (its quotes then count as never cited, and the CLI says so)."""
+    by_source = {a.metadata.get("source_file", ""): d for d, a in data.articles.items()}
+    name = PurePath(doc.replace("\\", "/")).name
+    for key in (doc, name):
+        if key in data.articles:
+            return key
+        if key in by_source:
+            return by_source[key]
+    stem = PurePath(name).stem
+    same = {d for src, d in by_source.items() if PurePath(src).stem == stem}
+    same |= {d for d in data.articles if PurePath(d).stem == stem}
+    return same.pop() if len(same) == 1 else doc
 
 
 # Characters a quote copied from another rendering of the article may spell differently.

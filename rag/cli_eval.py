@@ -24,7 +24,9 @@ def add_eval_commands(sub: argparse._SubParsersAction, common: Flags, store_flag
     ev_sub = ev.add_subparsers(dest="eval_command", required=True)
     sp = ev_sub.add_parser("answers", help="score answers against a QA file (JSON lines)",
                            description="Each line: {id, question, answer: str|null, must_include: [str],"
-                                       " evidence: [{doc, quote}]}; answer null = not answerable. A quote"
+                                       " evidence: [{doc, quote}]}; answer null = not answerable; doc is the"
+                                       " article's file in corpus/ or its original file name, as a path"
+                                       " or without extension too. A quote"
                                        " is found in the article ignoring case, line breaks and curly"
                                        " quotes; one that is not found is reported on stderr. A follow-up"
                                        " adds history: [[question, answer], ...] and standalone: the"

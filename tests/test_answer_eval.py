@@ -88,10 +88,29 @@ def test_quote_missing_from_the_article_counts_as_not_covered():
     assert (r.evidence_total, r.evidence_covered, r.citations_on_evidence) == (1, 0, 0)
 
 
+def test_evidence_may_name_its_article_as_a_path_or_without_its_extension():
+    quote = "PMs are influencers, not managers."
+    for doc in ("a.md", "orig-a.html", "corpus/a.md", "/home/me/seeds/orig-a.html", "a", "orig-a", "corpus\\a.md"):
+        item = QAItem("x", "q", "ans", [], [Evidence(doc, quote)])
+        assert gold_spans(item, DATA) == [("a.md", TEXT.index(quote), TEXT.index(quote) + len(quote))], doc
+    assert gold_spans(QAItem("x", "q", "ans", [], [Evidence("b.md", quote)]), DATA) == [("b.md", -1, -1)]
+
+
 def test_read_qa_names_the_bad_line(tmp_path):
     path = tmp_path / "qa.jsonl"
     path.write_text('{"id": 1, "question": "q", "answer": null}\n{"id": 2}\n')
     with pytest.raises(ConfigError, match=r"qa.jsonl:2: not a QA item"):
+        read_qa(path)
+
+
+def test_read_qa_takes_a_byte_order_mark_and_a_lone_must_include_phrase(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text('\ufeff{"id": "a", "question": "q?", "answer": "x", "must_include": "data science"}\n',
+                    encoding="utf-8")
+    (item,) = read_qa(path)
+    assert item.id == "a" and item.must_include == ["data science"]
+    path.write_text('{"id": "b", "question": "q?", "answer": "x", "must_include": [1, 2]}\n')
+    with pytest.raises(ConfigError, match=r"qa.jsonl:1: not a QA item \(must_include must be a list of strings"):
         read_qa(path)
 
 
