@@ -10,7 +10,7 @@ one corpus version. Per side, only the top candidates leave the database:
 - dense: `ORDER BY embedding <=> q LIMIT n` on the HNSW index (`hnsw.ef_search` raised to 2n);
 - keyword: Lucene-style BM25 computed in SQL from the GIN-matched chunks' tsvector term
   frequencies, chunk lengths and the per-collection document-frequency table; words are
-  split and stop words dropped as bm25s does (`rag.pgstore.lexical_text`), then stemmed by
+  split and stop words dropped as bm25s does (`rag.pgschema.lexical_text`), then stemmed by
   Postgres' Snowball English, the same stemmer PyStemmer runs in-process;
 - fusion and second stage as in the default: normalised blend (or RRF) of both sides;
   Rocchio moves the query vector towards the top chunks' vectors, fetched from the
@@ -35,7 +35,8 @@ from psycopg import sql
 from rag.chunking import Chunk
 from rag.embedding import Embedder
 from rag.errors import IndexChangedError
-from rag.pgstore import PgStore, lexical_text
+from rag.pgschema import lexical_text
+from rag.pgstore import PgStore
 from rag.retrieval import DocHit, Hit, RetrievalConfig, fuse_ranked
 from rag.store import IndexData
 

@@ -311,35 +311,6 @@ def test_two_collections_in_one_database_are_isolated(tmp_path: Path, pg_url: st
         "sprint-2-do-what-you-do.md"
 
 
-def test_unreachable_server_and_missing_database_say_how_to_fix(pg_url: str):
-    with pytest.raises(StoreUnavailableError) as exc:
-        PgStore("postgresql://pm:s3cret@127.0.0.1:1/team", "default").exists()
-    msg = str(exc.value)
-    assert "postgresql://pm:****@127.0.0.1:1/team" in msg and "s3cret" not in msg
-    assert "is the server running" in msg
-    missing = pg_url.replace("/postgres?", "/no_such_db?")
-    with pytest.raises(StoreUnavailableError, match="database does not exist: create it"):
-        PgStore(missing).exists()
-
-
-def test_schema_is_versioned_and_a_newer_schema_is_refused(pg_url: str):
-    db = "v" + uuid.uuid4().hex[:8]
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {db}")
-    url = pg_url.replace("/postgres?", f"/{db}?")
-    assert not PgStore(url).exists()  # first use creates the schema
-    with psycopg.connect(url, autocommit=True) as conn:
-        assert conn.execute("SELECT version FROM pmrag_schema_version").fetchall() == [(1,)]
-        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'pmrag%'")}
-        assert {"pmrag_schema_version", "pmrag_collections", "pmrag_articles"} <= tables
-        conn.execute("INSERT INTO pmrag_schema_version (version) VALUES (99)")
-    import rag.pgstore
-
-    rag.pgstore._ready.discard(url)
-    with pytest.raises(StoreUnavailableError, match="version 99, this pmrag knows up to 1; upgrade"):
-        PgStore(url).exists()
-
-
 def test_cli_store_flag_index_and_ask(corpus_settings: Settings, pg_url: str, cache_dir: Path):
     collection = _name()
     cwd = corpus_settings.corpus_dir.parent
