@@ -186,8 +186,10 @@ def article_id(doc: str, data: IndexData) -> str:
     name, also written as a path ("corpus/sprint-2-do-what-you-do.md") or without its
     extension ("sprint-2-do-what-you-do"), as a maintainer may. Unresolved, `doc` itself
     (its quotes then count as never cited, and the CLI says so)."""
-    by_source = {a.metadata.get("source_file", ""): d for d, a in data.articles.items()}
+    by_source = {src: d for d, a in data.articles.items() if (src := a.metadata.get("source_file"))}
     name = PurePath(doc.replace("\\", "/")).name
+    if not name:
+        return doc
     for key in (doc, name):
         if key in data.articles:
             return key

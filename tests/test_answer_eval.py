@@ -93,7 +93,8 @@ def test_evidence_may_name_its_article_as_a_path_or_without_its_extension():
     for doc in ("a.md", "orig-a.html", "corpus/a.md", "/home/me/seeds/orig-a.html", "a", "orig-a", "corpus\\a.md"):
         item = QAItem("x", "q", "ans", [], [Evidence(doc, quote)])
         assert gold_spans(item, DATA) == [("a.md", TEXT.index(quote), TEXT.index(quote) + len(quote))], doc
-    assert gold_spans(QAItem("x", "q", "ans", [], [Evidence("b.md", quote)]), DATA) == [("b.md", -1, -1)]
+    for doc in ("b.md", "", "corpus/"):
+        assert gold_spans(QAItem("x", "q", "ans", [], [Evidence(doc, quote)]), DATA) == [(doc, -1, -1)]
 
 
 def test_read_qa_names_the_bad_line(tmp_path):
