@@ -16,6 +16,7 @@ false-refusal rate on answerable ones, and latency. Running the assistant is lef
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import statistics
@@ -205,13 +206,34 @@ def article_id(doc: str, data: IndexData) -> str:
 _QUOTE_CHARS = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "})
 
 
+# An ellipsis in a gold quote ("the relationship … is the only mechanism"), bracketed or not.
+_ELLIPSIS = re.compile(r"\s*\[?(?:\.\.\.|…)\]?\s*")
+_MAX_ELIDED = 1500  # characters an ellipsis may stand for: a quote stays within a passage or so
+
+
 def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     """(start, end) of `quote` in `text`: exactly, or else ignoring case, runs of whitespace
     and curly quotes / dashes. A gold quote is often copied from the original file, whose
     line breaks and quote marks differ from the indexed text's (the seeds have one newline
     between paragraphs, corpus/ a blank line), and a quote that is not found silently counts
-    as never cited."""
-    pos = text.find(quote)
+    as never cited. A quote that leaves words out with "..." or "…" is found part by part, in
+    order, and spans from its first part to its last."""
+    found = _find(text, quote, 0)
+    if found or not _ELLIPSIS.search(quote):
+        return found
+    parts = [part for part in _ELLIPSIS.split(quote) if part.strip()]
+    spans: list[tuple[int, int]] = []
+    for part in parts:
+        span = _find(text, part, spans[-1][1] if spans else 0)
+        if span is None or (spans and span[0] - spans[-1][1] > _MAX_ELIDED):
+            return None
+        spans.append(span)
+    return (spans[0][0], spans[-1][1]) if spans else None
+
+
+def _find(text: str, quote: str, start: int) -> tuple[int, int] | None:
+    """`quote` at or after `start` in `text`, exactly or loosely (see `find_quote`)."""
+    pos = text.find(quote, start)
     if pos >= 0:
         return pos, pos + len(quote)
     norm_quote = " ".join(quote.translate(_QUOTE_CHARS).lower().split())
@@ -228,7 +250,7 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
                 continue
             chars.append(ch)
             where.append(i)
-    pos = "".join(chars).find(norm_quote)
+    pos = "".join(chars).find(norm_quote, bisect.bisect_left(where, start))
     if pos < 0:
         return None
     return where[pos], where[pos + len(norm_quote) - 1] + 1

@@ -28,7 +28,8 @@ def add_eval_commands(sub: argparse._SubParsersAction, common: Flags, store_flag
                                        " article's file in corpus/ or its original file name, as a path"
                                        " or without extension too. A quote"
                                        " is found in the article ignoring case, line breaks and curly"
-                                       " quotes; one that is not found is reported on stderr. A follow-up"
+                                       " quotes, and may leave words out with ... or …; one that is not"
+                                       " found is reported on stderr. A follow-up"
                                        " adds history: [[question, answer], ...] and standalone: the"
                                        " question written out in full.")
     common(sp)

@@ -139,6 +139,19 @@ def test_a_quote_copied_from_the_original_file_is_found_despite_its_line_breaks_
     assert find_quote(text, "  ") is None
 
 
+def test_a_quote_that_leaves_words_out_spans_its_parts_in_order():
+    """A maintainer may shorten a gold quote with "..." or "…"; it must still count, from its
+    first part to its last, and only when the parts stand in that order, close together."""
+    text = "Intro. The relationship with the DS team is key. It is the only mechanism you have. End."
+    span = find_quote(text, "The relationship with the DS team ... is the only mechanism you have.")
+    assert span is not None and text[span[0]:span[1]] == text[7:83]
+    assert find_quote(text, "…the only mechanism you have") == (55, 82)
+    assert find_quote(text, "the relationship [...] END") == (7, 87)
+    assert find_quote(text, "End ... Intro") is None  # out of order
+    assert find_quote("A b. " + "x " * 1000 + "C d.", "A b. … C d.") is None  # too far apart
+    assert find_quote(text, "...") is None
+
+
 def test_a_follow_up_is_read_with_its_history_and_written_out_question(tmp_path):
     path = tmp_path / "qa.jsonl"
     path.write_text(
