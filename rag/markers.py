@@ -22,6 +22,7 @@ _GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
 _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
 # "B] AI algorithms ...": a list label whose opening bracket the model dropped (dev q18's retry).
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
+# "(see [2])" without its marker: the empty parentheses it would leave in the sentence.
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 
 

@@ -208,15 +208,15 @@ def _continuation_end(doc_text: str, end: int, embedder: Embedder, max_tokens: i
     spans = sentence_spans(doc_text[end:ahead], end)
     if ahead < len(doc_text):
         spans = spans[:-1]  # the last one may be cut off by the read-ahead
-    new_end, used, last = end, 0, end
+    new_end, used = end, 0
     for s, e in spans:
-        new_line = "\n" in doc_text[last:s]
+        new_line = "\n" in doc_text[new_end:s]
         if new_line and new_end > end and not _LIST_ITEM.match(doc_text[s:e]):
             break  # the prose after the list
         used += embedder.count_tokens(doc_text[s:e])
         if used > max_tokens:
             break
-        new_end = last = e
+        new_end = e
     return new_end
 
 
