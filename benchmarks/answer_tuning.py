@@ -43,7 +43,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag import answer_eval  # noqa: E402
+from rag import answer_eval, qa_file  # noqa: E402
 from rag.assistant import GATE_DEPTH, Assistant  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.generation import banned_words_kwargs  # noqa: E402
@@ -130,9 +130,9 @@ def cmd_retrieval(args: argparse.Namespace) -> None:
     data = a.index
     texts = {d: art.text for d, art in data.articles.items()}
     rows = []
-    for item in answer_eval.read_qa(Path(args.qa)):
+    for item in qa_file.read_qa(Path(args.qa)):
         hits = a.search(item.question, k=args.k)
-        gold = answer_eval.gold_spans(item, data)
+        gold = qa_file.gold_spans(item, data)
         rank = next((i + 1 for i, h in enumerate(hits) if _overlap(h.doc_id, h.chunk.start, h.chunk.end, gold)), None)
         top = hits[: a.settings.top_k]
         passages = select_passages(a.embedder.embed_query(item.question), top, texts, a.embedder,
@@ -157,7 +157,7 @@ def cmd_retrieval(args: argparse.Namespace) -> None:
         print(f"best dense, {label}: {vals}")
 
 
-def _evaluate(a: Assistant, items: list[answer_eval.QAItem]) -> answer_eval.AnswerReport:
+def _evaluate(a: Assistant, items: list[qa_file.QAItem]) -> answer_eval.AnswerReport:
     return answer_eval.run(items, a.ask, lambda: a.index)
 
 
@@ -167,7 +167,7 @@ def cmd_record(args: argparse.Namespace) -> None:
     Path(args.out).write_text("")
     rec = Recorder(inner=a.chat_model, out=args.out)
     a = Assistant.load(settings, chat_model=rec, embedder=a.embedder)
-    items = answer_eval.read_qa(Path(args.qa))
+    items = qa_file.read_qa(Path(args.qa))
     report = _evaluate(a, items)
     _print(report, args)
 
@@ -183,7 +183,7 @@ def cmd_replay(args: argparse.Namespace) -> None:
         real = Assistant.load(settings)
         live = Recorder(inner=real.chat_model, out=args.live)
     a = Assistant.load(settings, chat_model=Replay(outputs=outputs, live=live))
-    _print(_evaluate(a, answer_eval.read_qa(Path(args.qa))), args)
+    _print(_evaluate(a, qa_file.read_qa(Path(args.qa))), args)
 
 
 def _shown(a: Assistant, question: str, texts: dict[str, str]) -> tuple[float, list[Passage]]:
@@ -225,7 +225,7 @@ def cmd_probe(args: argparse.Namespace) -> None:
         return float(probs[refusal]), top
 
     texts = {d: art.text for d, art in a.index.articles.items()}
-    for item in answer_eval.read_qa(Path(args.qa)):
+    for item in qa_file.read_qa(Path(args.qa)):
         best, passages = _shown(a, item.question, texts)
         p1, top1 = first_token(build_messages(item.question, passages))
         p2, top2 = first_token(build_messages(item.question, passages, retry=True))
@@ -242,7 +242,7 @@ def cmd_retry(args: argparse.Namespace) -> None:
     texts = {d: art.text for d, art in a.index.articles.items()}
     ids = set(args.ids.split(",")) if args.ids else None
     banned = [w for w in args.ban.split(",") if w]
-    for item in answer_eval.read_qa(Path(args.qa)):
+    for item in qa_file.read_qa(Path(args.qa)):
         if ids is not None and item.id not in ids:
             continue
         _, passages = _shown(a, item.question, texts)

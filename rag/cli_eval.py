@@ -1,6 +1,6 @@
 """`pmrag eval`: score answers against a QA file, or retrieval on a BEIR folder, and print the
-figures (one JSON object with `--json`). The scoring is `rag.answer_eval` and
-`rag.evaluation`; the rest of the command line is `rag.cli`."""
+figures (one JSON object with `--json`). The scoring is `rag.answer_eval` (the QA file:
+`rag.qa_file`) and `rag.evaluation`; the rest of the command line is `rag.cli`."""
 
 from __future__ import annotations
 
@@ -54,14 +54,14 @@ def add_eval_commands(sub: argparse._SubParsersAction, common: Flags, store_flag
 
 
 def _cmd_eval_answers(args: argparse.Namespace) -> int:
-    from rag import answer_eval
+    from rag import answer_eval, qa_file
     from rag.assistant import Assistant
 
     settings = Settings.from_flags(args, top_k=args.top_k)
-    items = answer_eval.read_qa(args.qa)
+    items = qa_file.read_qa(args.qa)
     assistant = Assistant.load(settings)
     for item in items:  # a quote the index lacks would silently count as never cited
-        for ev, (_, start, _) in zip(item.evidence, answer_eval.gold_spans(item, assistant.index), strict=True):
+        for ev, (_, start, _) in zip(item.evidence, qa_file.gold_spans(item, assistant.index), strict=True):
             if start < 0:
                 log.warning("%s: evidence quote not found in %s, so it counts as never cited: %r",
                             item.id, ev.doc, ev.quote[:80])
