@@ -110,3 +110,25 @@ def test_a_passage_ending_in_a_colon_runs_on_into_its_list(embedder):
     hit = Hit(Chunk("blog.md", 0, 0, len(plain), "", plain), "blog.md", 1.0, 0.5, 1.0, 1)
     (passage,) = select_passages(qvec, [hit], {"blog.md": plain + "\n\n  • a bullet"}, embedder, max_tokens=130)
     assert passage.text == plain
+
+
+class _WordCounter:
+    """Counts words as tokens: all `_continuation_end` asks of an embedder."""
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_a_run_on_never_ends_inside_the_sentence_its_read_ahead_cut():
+    """The run-on reads 8 characters per budget token ahead, so the read-ahead can cut a list
+    item, and ending the passage there would show half a sentence. With English words the cut
+    item overruns the budget anyway; with very long ones (a URL) it need not."""
+    from rag.prompting import _continuation_end
+
+    intro = "It helps me in two areas:"
+    text = f"{intro}\n- First item.\n- Second item is {'verylongword' * 10} indeed."
+    end = _continuation_end(text, len(intro), _WordCounter(), max_tokens=10)  # reads 80 characters
+    assert text[:end].endswith("- First item.")
+    # Read ahead to the article's end, the last item is whole and kept.
+    end = _continuation_end(text, len(intro), _WordCounter(), max_tokens=30)
+    assert end == len(text)
