@@ -44,6 +44,17 @@ def expand_acronyms(question: str, acronyms: Mapping[str, Sequence[str]]) -> str
     return question if not extra else f"{question} {' '.join(extra)}"
 
 
+def _tokenize(texts: list[str], stemmer: Stemmer.Stemmer) -> bm25s.tokenization.Tokenized:
+    """bm25s's tokens with term ids in sorted order. bm25s numbers terms in the order of a
+    Python set, which changes with every process (PYTHONHASHSEED); the ids decide the order in
+    which a text's term scores are summed and how RM3 breaks ties between equally weighted
+    terms, so the same question retrieved different passages after a restart (stop 28: blind2
+    c10's 4th passage, fused score 0.602 or 0.585 by the seed)."""
+    docs = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    vocab = {t: i for i, t in enumerate(sorted({t for doc in docs for t in doc}))}
+    return bm25s.tokenization.Tokenized(ids=[[vocab[t] for t in doc] for doc in docs], vocab=vocab)
+
+
 class LexicalIndex:
     """BM25 over a fixed list of texts. Read-only after construction; thread-safe."""
 
@@ -51,7 +62,7 @@ class LexicalIndex:
                  acronyms: Mapping[str, Sequence[str]] | None = None):
         self._acronyms = acronyms or {}
         self._stemmer = Stemmer.Stemmer("english")
-        tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False)
+        tokens = _tokenize(list(texts), self._stemmer)
         self._bm25 = bm25s.BM25(k1=k1, b=b, method=method)
         self._bm25.index(tokens, show_progress=False)
         self.vocab: dict[str, int] = dict(self._bm25.vocab_dict)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -110,6 +112,38 @@ def test_weighted_bm25_matches_bm25s_and_rm3_adds_feedback_terms():
     expanded = lex.expand(terms, [1], [1.0], terms=5, mix=0.5)
     assert set(terms) < set(expanded) and sum(expanded.values()) == pytest.approx(1.0)
     assert lex.scores(expanded)[3] > 0 == lex.scores(terms)[3]  # reached via "interviews"
+
+
+_SEEDED_BM25 = """
+import hashlib, json, sys
+from pathlib import Path
+from rag.lexical import LexicalIndex
+texts = [p for f in sorted(Path(sys.argv[1]).glob("*.md")) for p in f.read_text().split("\\n\\n") if p.strip()]
+lex = LexicalIndex(texts)
+terms = lex.query_terms(sys.argv[2])
+scores = lex.scores(terms)
+top = sorted(range(len(texts)), key=lambda i: -scores[i])[:3]
+expanded = lex.expand(terms, top, [float(scores[i]) for i in top], terms=10, mix=0.5)
+words = {col: w for w, col in lex.vocab.items()}
+print(hashlib.sha256(scores.tobytes()).hexdigest(), json.dumps(sorted((words[c], v) for c, v in expanded.items())))
+"""
+
+
+def test_bm25_and_rm3_give_the_same_scores_in_every_process():
+    """bm25s numbers its terms in a Python set's order, which changes with PYTHONHASHSEED; the
+    numbering decides the order scores are summed in and how RM3 breaks ties, so after a
+    restart the same question got another 4th passage (blind2 c10, stop 28)."""
+    import os
+    import subprocess
+    import sys
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    question = ("I'm about to tell my team to take Google's ML crash course because the newsletter recommended it."
+                " Did the person who recommended it actually take it?")
+    outputs = {subprocess.run([sys.executable, "-c", _SEEDED_BM25, str(corpus), question], check=True,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                              ).stdout for seed in range(4)}
+    assert len(outputs) == 1, outputs
 
 
 def test_acronyms_expand_in_both_directions_and_respect_case():
