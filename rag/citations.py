@@ -21,6 +21,8 @@ from rag.claims import (
     content_words,
     is_first_person_copy,
     named_authors,
+    names,
+    plain_words,
     quantities,
     speaks_for,
     states,
@@ -152,6 +154,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
     pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     asked_numbers = {n for n, *_ in quantities(question)}
+    asked_names = names(question)
+    pplain = [plain_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
     votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
     for a, (text, cited) in enumerate(parts):
@@ -195,6 +199,13 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # article quoting her). An answer that names nobody is not held to the question's
         # author ("How does Hope's view compare with the others?" is answered from all
         # articles); its sources show their bylines.
+        # A name the question asks about ("How many weeks does CS50 take?") is no evidence in
+        # the lexical score, being the question's word, so "CS50 ... takes 18 months" passed on
+        # a passage about another course that took 18 months (a follow-up, stop 28). What a
+        # sentence says of a named thing, only a passage that names it can support.
+        subject = names(text) & asked_names
+        if subject:
+            blended = blended * np.array([subject <= pw for pw in pplain], dtype=float)
         authors = named_authors(text, [p.author for p in passages])
         if authors:
             blended = blended * np.array([speaks_for(p, authors) for p in passages], dtype=float)

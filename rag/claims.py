@@ -3,13 +3,15 @@
 The verifier (`rag.citations`) scores a sentence against a passage by shared content words
 and embedding similarity. Some claims hide from both: a quantity ("3 hours a week" against
 a passage's "3 step process"), who said it ("Gavish says ..." supported by another author's
-article), or a passage sentence copied with the question's word swapped in ("In finance,
-AI ..." from the passage's "In healthcare, AI ..."). This module finds those claims; what to
+article), what it is about (a course the question names, "CS50 takes 18 months", supported by
+a passage about another course), or a passage sentence copied with the question's word
+swapped in ("In finance, AI ..." from the passage's "In healthcare, AI ..."). This module finds those claims; what to
 do about them, and the blend of scores, is the verifier's business.
 """
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import re
 from collections.abc import Iterable
@@ -172,3 +174,34 @@ def states(passage: set[tuple[str, str, str]], claimed: set[tuple[str, str, str]
     return all(any(pn == n and (not u or pu == u) and (r == pr if u in _PERIODS else not r or pr == r)
                    for pn, pu, pr in passage)
                for n, u, r in claimed)
+
+
+# Short acronyms ("ML", "PM", "CS", "LLMs") name the field, not a thing in it; these words are
+# capitalised for other reasons than being a name, or spelled like names but as common.
+_ACRONYM = re.compile(r"[A-Z]{1,4}(?:e?s)?")
+_COMMON_NAMES = frozenset({"phd", "phds", "saas", "devops"}) | frozenset(
+    m.lower() for m in (*calendar.month_name[1:], *calendar.day_name))
+_TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[•◦▪*–-]\s+)?|[\"“(]\s*)$")
+
+
+def names(text: str) -> set[str]:
+    """The names `text` uses, lower-cased: a word capitalised where a sentence does not start
+    ("Harvard", "Cursor"), or one spelled like a name anywhere ("CS50", "TensorFlow", "MLOps"),
+    less short acronyms ("ML", "PM", "CS/ML"), months and days. "Google's" gives "google"."""
+    found = set()
+    for m in _TOKEN.finditer(text):
+        word = m.group(0)
+        inner_caps = any(c.isupper() for c in word[1:].split("'")[0].split("’")[0])
+        mixed = any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+        capitalised = word[0].isupper() and not _SENTENCE_START.search(text[: m.start()])
+        if (inner_caps or mixed or capitalised) and not _ACRONYM.fullmatch(word):
+            key = _WORD.findall(word.lower())[0]
+            if key not in _COMMON_NAMES:
+                found.add(key)
+    return found
+
+
+def plain_words(text: str) -> set[str]:
+    """`text`'s words, lower-cased and unstemmed: what `names` are looked up in."""
+    return set(_WORD.findall(text.lower()))

@@ -121,6 +121,25 @@ def test_a_number_stated_over_another_period_is_unsupported(embedder):
     assert stated.sentences[0].supported
 
 
+def test_what_a_sentence_says_of_a_named_thing_needs_a_passage_that_names_it(embedder):
+    """A follow-up's answer (stop 28): asked how long CS50 takes, the model wrote "CS50 ...
+    takes 18 months" from a passage on another course that took 18 months. The question's
+    names prove nothing lexically, so the passage must name the thing itself."""
+    nlp = "Data Scientist: NLP Specialist Career Path by CodeAcademy. It took almost 18 months to complete."
+    cs50 = "CS50: Introduction to Computer Science by Harvard. It is a free course with lectures online."
+    articles = {"nlp.md": nlp, "cs.md": cs50}
+    passages = [Passage(n, Hit(Chunk(d, 0, 0, len(t), "", t), d, 1.0, 0.5, 1.0, n), 0, len(t), t)
+                for n, (d, t) in enumerate(articles.items(), start=1)]
+    q = "How many weeks does CS50: Introduction to Computer Science by Harvard take?"
+    invented = verify("CS50: Introduction to Computer Science by Harvard takes 18 months [1].", passages, articles,
+                      embedder, question=q)
+    assert not invented.sentences[0].supported and invented.sentences[0].passages == []
+    q = "How long did the NLP Specialist Career Path take him?"
+    stated = verify("The NLP Specialist Career Path took almost 18 months to complete [1].", passages, articles,
+                    embedder, question=q)
+    assert stated.sentences[0].supported and stated.sentences[0].passages == [1]
+
+
 def test_a_rate_read_as_a_duration_is_unsupported(embedder):
     """Fresh f06, an unanswerable question answered "4 days [1]" from "a 4-day work week"."""
     text = "I introduced a 4-day work week at work, which gave me the space to finish the CS50 course."

@@ -3,6 +3,7 @@ from rag.claims import (
     content_words,
     is_first_person_copy,
     named_authors,
+    names,
     quantities,
     speaks_for,
     states,
@@ -89,3 +90,11 @@ def test_a_first_person_copy_is_a_near_copy_that_says_i_or_we():
     assert not is_first_person_copy("I took on projects.", source)
     third = "Models become stale over time."
     assert not is_first_person_copy(third, third)
+
+
+def test_names_are_capitalised_words_inside_a_sentence_or_spelled_like_names():
+    assert names("How many weeks does CS50: Introduction to Computer Science by Harvard take?") == {
+        "cs50", "computer", "science", "harvard"}
+    assert names("I use Cursor as my IDE. It helps me. TensorFlow and MLOps too.") == {"cursor", "tensorflow", "mlops"}
+    assert names("Is Gavish's step-by-step guide meant for an ML PM in March?") == {"gavish"}
+    assert names("What does the author say about monitoring?\n- Listen first.") == set()
