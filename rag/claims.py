@@ -5,8 +5,8 @@ and embedding similarity. Some claims hide from both: a quantity ("3 hours a wee
 a passage's "3 step process"), who said it ("Gavish says ..." supported by another author's
 article), what it is about (a course the question names, "CS50 takes 18 months", supported by
 a passage about another course), or a passage sentence copied with the question's word
-swapped in ("In finance, AI ..." from the passage's "In healthcare, AI ..."). This module finds those claims; what to
-do about them, and the blend of scores, is the verifier's business.
+swapped in ("In finance, AI ..." from the passage's "In healthcare, AI ..."). This module
+finds those claims; what to do about them, and the blend of scores, is the verifier's business.
 """
 
 from __future__ import annotations
@@ -176,26 +176,29 @@ def states(passage: set[tuple[str, str, str]], claimed: set[tuple[str, str, str]
                for n, u, r in claimed)
 
 
-# Short acronyms ("ML", "PM", "CS", "LLMs") name the field, not a thing in it; these words are
-# capitalised for other reasons than being a name, or spelled like names but as common.
+# Short acronyms ("ML", "PM", "CS", "LLMs") name the field, not a thing in it.
 _ACRONYM = re.compile(r"[A-Z]{1,4}(?:e?s)?")
+# Spelled like names, but as common here; and words capitalised for being months or days.
 _COMMON_NAMES = frozenset({"phd", "phds", "saas", "devops"}) | frozenset(
     m.lower() for m in (*calendar.month_name[1:], *calendar.day_name))
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_LETTER_DIGIT = re.compile(r"[a-z]\d|\d[a-z]")  # "CS50", not "4-day"
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[•◦▪*–-]\s+)?|[\"“(]\s*)$")
 
 
 def names(text: str) -> set[str]:
     """The names `text` uses, lower-cased: a word capitalised where a sentence does not start
     ("Harvard", "Cursor"), or one spelled like a name anywhere ("CS50", "TensorFlow", "MLOps"),
-    less short acronyms ("ML", "PM", "CS/ML"), months and days. "Google's" gives "google"."""
+    less short acronyms ("ML", "PM's", "CS/ML"), months and days. "Google's" gives "google"."""
     found = set()
     for m in _TOKEN.finditer(text):
-        word = m.group(0)
-        inner_caps = any(c.isupper() for c in word[1:].split("'")[0].split("’")[0])
-        mixed = any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+        word = _POSSESSIVE.sub("", m.group(0))
+        if not word or _ACRONYM.fullmatch(word):
+            continue
+        inner_caps = any(c.isupper() for c in word[1:])
         capitalised = word[0].isupper() and not _SENTENCE_START.search(text[: m.start()])
-        if (inner_caps or mixed or capitalised) and not _ACRONYM.fullmatch(word):
+        if inner_caps or capitalised or _LETTER_DIGIT.search(word.lower()):
             key = _WORD.findall(word.lower())[0]
             if key not in _COMMON_NAMES:
                 found.add(key)

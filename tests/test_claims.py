@@ -98,3 +98,4 @@ def test_names_are_capitalised_words_inside_a_sentence_or_spelled_like_names():
     assert names("I use Cursor as my IDE. It helps me. TensorFlow and MLOps too.") == {"cursor", "tensorflow", "mlops"}
     assert names("Is Gavish's step-by-step guide meant for an ML PM in March?") == {"gavish"}
     assert names("What does the author say about monitoring?\n- Listen first.") == set()
+    assert names("Does a PM's 4-day week suit ML work at Google’s?") == {"google"}
