@@ -31,6 +31,7 @@ from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
 from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
 from rag.generation import banned_words_kwargs, build_chat_model, describe, explain_llm_error
+from rag.langchain_retriever import LangChainRetriever
 from rag.markers import name_cited_articles, without_markers
 from rag.named_article import article_passages, asks_for_summary, named_article, summary_passages
 from rag.prompting import (
@@ -40,7 +41,7 @@ from rag.prompting import (
     build_messages,
     select_passages,
 )
-from rag.retrieval import Hit, HybridRetriever, LangChainRetriever, RetrievalConfig
+from rag.retrieval import Hit, HybridRetriever, RetrievalConfig
 from rag.store import IndexData
 from rag.stores import Store, open_retriever, open_store
 

@@ -140,7 +140,8 @@ def _quiet_libraries(verbose: bool) -> None:
 
 def _cmd_index(args: argparse.Namespace) -> int:
     from rag.assistant import build_embedder
-    from rag.indexing import Failure, add_files, index_is_current, update_index
+    from rag.corpus_files import add_files
+    from rag.indexing import Failure, index_is_current, update_index
 
     settings = Settings.from_flags(args)
     copied: list[str] = []

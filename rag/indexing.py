@@ -4,18 +4,16 @@
 re-chunks and embeds only new or changed articles (vectors of unchanged ones are reused;
 the embedding cache makes renames free), drops vectors of changed and deleted ones, and
 saves a new generation through the store. A change of embedding model or chunking forces a
-full rebuild, and the report says why. `add_files` copies new articles into the corpus
-safely. Loading single files is left to `rag.documents`; the on-disk format to `rag.store`.
+full rebuild, and the report says why. Copying new articles into the corpus is
+`rag.corpus_files`; loading single files is left to `rag.documents`; the on-disk format to
+`rag.store`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import shutil
 import time
-import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -237,57 +235,6 @@ def _version(dist: str) -> str:
         return version(dist)
     except Exception:
         return "unknown"
-
-
-# --- adding files to the corpus ----------------------------------------------------------
-
-def safe_name(name: str) -> str:
-    """A plain file name from an untrusted one: no folders, no traversal, no odd characters."""
-    base = name.replace("\\", "/").split("/")[-1]
-    base = unicodedata.normalize("NFKC", base)
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-_")[:80] or "article"
-    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()[:10]
-    return f"{stem}.{suffix}" if suffix else stem
-
-
-def add_files(paths: Iterable[Path], corpus: Path, *, original_names: Iterable[str] | None = None,
-              max_mb: float = 20.0) -> tuple[list[str], list[Failure]]:
-    """Copy files into the corpus. Never overwrites a different article: a name clash gets a
-    numbered name; an identical file already present is not copied twice."""
-    corpus.mkdir(parents=True, exist_ok=True)
-    names = list(original_names) if original_names is not None else None
-    copied: list[str] = []
-    failed: list[Failure] = []
-    for i, src in enumerate(paths):
-        label = names[i] if names else str(src)
-        src = Path(src)
-        if not src.is_file():
-            failed.append(Failure(label, "not a file"))
-            continue
-        target_name = safe_name(names[i] if names else src.name)
-        if Path(target_name).suffix.lower() not in SUPPORTED_SUFFIXES:
-            failed.append(Failure(label, f"unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}"))
-            continue
-        if src.stat().st_size > max_mb * 1024 * 1024:
-            failed.append(Failure(label, f"file is over the {max_mb:g} MB limit (raise RAG_MAX_FILE_MB)"))
-            continue
-        data = src.read_bytes()
-        target = corpus / target_name
-        n = 2
-        while target.exists():
-            if target.read_bytes() == data:
-                break
-            target = corpus / f"{Path(target_name).stem}-{n}{Path(target_name).suffix}"
-            n += 1
-        if not target.exists():
-            tmp = corpus / f".{target.name}.part"
-            shutil.copyfile(src, tmp)
-            tmp.replace(target)
-        copied.append(target.name)
-    return copied, failed
 
 
 def index_is_current(settings: Settings, store: Store | None = None) -> bool:

@@ -21,10 +21,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from rag.chunking import Chunk, embedding_text
 from rag.embedding import Embedder
@@ -283,28 +279,3 @@ def fuse_ranked(d_top: list[Any], b_top: list[Any], dense: dict[Any, float], bm2
         for row in union:
             fused[row] = fused.get(row, 0.0) + w * max(side.get(row, lo) - lo, 0.0) / span
     return fused
-
-
-def hit_to_document(hit: Hit, data: IndexData) -> Document:
-    c = hit.chunk
-    return Document(
-        page_content=c.text,
-        metadata={"doc_id": c.doc_id, "title": hit.title, "heading": c.heading, "start": c.start,
-                  "end": c.end, "score": hit.score, "dense": hit.dense, "bm25": hit.bm25,
-                  "chunk_id": c.chunk_id,
-                  **{k: v for k, v in data.articles[c.doc_id].metadata.items() if isinstance(v, str)}},
-    )
-
-
-class LangChainRetriever(BaseRetriever):
-    """The hybrid retriever as a LangChain `BaseRetriever` (returns `Document`s)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    source: Any  # a callable returning the current HybridRetriever (follows index swaps)
-    k: int = 4
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        retriever: HybridRetriever = self.source()
-        return [hit_to_document(h, retriever.data) for h in retriever.search(query, self.k)]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rag.indexing import add_files
+from rag.corpus_files import add_files
 from rag.store import FaissStore
 
 REPO = Path(__file__).resolve().parents[1]

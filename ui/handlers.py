@@ -19,8 +19,9 @@ from typing import Any
 from rag.answer import Answer, Reading
 from rag.assistant import Assistant
 from rag.config import Settings
+from rag.corpus_files import add_files
 from rag.errors import RagError
-from rag.indexing import add_files, update_index
+from rag.indexing import update_index
 from rag.models import bundled_model_path
 from ui.render import (
     answer_html,
