@@ -193,12 +193,6 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # the passage says of something else.
         blended = blended * np.array([best_sent[i] < 0 or not swaps_in_asked(
             text, ptexts[best_sent[i]], bodies[i], asked) for i in range(len(passages))], dtype=float)
-        # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
-        # which has no byline) puts words in her mouth, however well the words match: a sentence
-        # naming an author is supported only by her passages, or by passages that name her (an
-        # article quoting her). An answer that names nobody is not held to the question's
-        # author ("How does Hope's view compare with the others?" is answered from all
-        # articles); its sources show their bylines.
         # A name the question asks about ("How many weeks does CS50 take?") is no evidence in
         # the lexical score, being the question's word, so "CS50 ... takes 18 months" passed on
         # a passage about another course that took 18 months (a follow-up, stop 28). What a
@@ -206,6 +200,12 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         subject = names(text) & asked_names
         if subject:
             blended = blended * np.array([subject <= pw for pw in pplain], dtype=float)
+        # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
+        # which has no byline) puts words in her mouth, however well the words match: a sentence
+        # naming an author is supported only by her passages, or by passages that name her (an
+        # article quoting her). An answer that names nobody is not held to the question's
+        # author ("How does Hope's view compare with the others?" is answered from all
+        # articles); its sources show their bylines.
         authors = named_authors(text, [p.author for p in passages])
         if authors:
             blended = blended * np.array([speaks_for(p, authors) for p in passages], dtype=float)
