@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.config import Settings
+from rag.embedding import Embedder
 from rag.progress import ProgressBar
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _cmd_eval_answers(args: argparse.Namespace) -> int:
 
     settings = Settings.from_flags(args, top_k=args.top_k)
     items = qa_file.read_qa(args.qa)
-    assistant = Assistant.load(settings)
+    assistant = Assistant.load(settings, embedder=_ensure_index(settings))
     for item in items:  # a quote the index lacks would silently count as never cited
         for ev, (_, start, _) in zip(item.evidence, qa_file.gold_spans(item, assistant.index), strict=True):
             if start < 0:
@@ -78,6 +79,26 @@ def _cmd_eval_answers(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:28} {value}")
     return 0
+
+
+def _ensure_index(settings: Settings) -> Embedder:
+    """Build the index when there is none, so the command runs from a clean clone; an index
+    older than the articles is scored as it is (rebuilding it is the user's call), with a warning."""
+    from rag.assistant import build_embedder
+    from rag.indexing import index_is_current, update_index
+    from rag.stores import open_store
+
+    embedder = build_embedder(settings)
+    store = open_store(settings)
+    if not store.exists():
+        log.warning("no index yet: building it from %s first", settings.corpus_dir)
+        report = update_index(settings, embedder, store)
+        for failure in report.failed:
+            log.warning("not indexed: %s: %s", failure.path, failure.reason)
+    elif not index_is_current(settings, store):
+        log.warning("the index is older than the articles in %s; `pmrag index` brings it up to date",
+                    settings.corpus_dir)
+    return embedder
 
 
 def _cmd_eval_retrieval(args: argparse.Namespace) -> int:

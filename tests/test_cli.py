@@ -83,6 +83,17 @@ def test_ask_json_schema_with_the_real_llm(workdir, env):
     assert "Reading 4 passages from “" in done.stderr and "Sources:" in done.stdout, (done.stderr, done.stdout)
 
 
+def test_eval_answers_builds_the_index_a_clean_clone_lacks(tmp_path, env):
+    """The issue's "runs from a clean clone": there is no index/ until something builds it."""
+    shutil.copytree(REPO / "corpus", tmp_path / "corpus")
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"id": "u1", "question": "What is the capital of Australia?", "answer": None}) + "\n")
+    done = pmrag("eval", "answers", "--qa", str(qa), "--json", cwd=tmp_path, env_extra=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["refusal_rate_unanswerable"] == 1.0
+    assert "no index yet: building it" in done.stderr and (tmp_path / "index" / "CURRENT").exists()
+
+
 def test_ask_without_index_explains_how_to_build(tmp_path, env):
     done = pmrag("ask", "anything", cwd=tmp_path, env_extra=env)
     assert done.returncode == 2 and "pmrag index" in done.stderr
