@@ -22,6 +22,7 @@ from rag.claims import (
     is_first_person_copy,
     named_authors,
     names,
+    names_in,
     plain_words,
     quantities,
     speaks_for,
@@ -199,7 +200,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # sentence says of a named thing, only a passage that names it can support.
         subject = names(text) & asked_names
         if subject:
-            blended = blended * np.array([subject <= pw for pw in pplain], dtype=float)
+            blended = blended * np.array([names_in(subject, pw) for pw in pplain], dtype=float)
         # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
         # which has no byline) puts words in her mouth, however well the words match: a sentence
         # naming an author is supported only by her passages, or by passages that name her (an

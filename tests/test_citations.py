@@ -138,6 +138,11 @@ def test_what_a_sentence_says_of_a_named_thing_needs_a_passage_that_names_it(emb
     stated = verify("The NLP Specialist Career Path took almost 18 months to complete [1].", passages, articles,
                     embedder, question=q)
     assert stated.sentences[0].supported and stated.sentences[0].passages == [1]
+    # The article spells it "CodeAcademy"; the reader, like the model, writes "Codecademy".
+    q = "How long did the Codecademy NLP data science career path take the author to finish?"
+    typo = verify("The Codecademy NLP data science career path took the author almost 18 months to finish. [1]",
+                  passages, articles, embedder, question=q)
+    assert typo.sentences[0].supported and typo.sentences[0].passages == [1]
 
 
 def test_a_rate_read_as_a_duration_is_unsupported(embedder):

@@ -4,6 +4,7 @@ from rag.claims import (
     is_first_person_copy,
     named_authors,
     names,
+    names_in,
     quantities,
     speaks_for,
     states,
@@ -90,6 +91,15 @@ def test_a_first_person_copy_is_a_near_copy_that_says_i_or_we():
     assert not is_first_person_copy("I took on projects.", source)
     third = "Models become stale over time."
     assert not is_first_person_copy(third, third)
+
+
+def test_a_long_name_is_found_one_typo_away_a_short_one_only_as_spelled():
+    words = {"career", "path", "by", "codeacademy", "lavish", "cs51"}
+    assert names_in({"codecademy"}, words)  # the article's "CodeAcademy" (blind3 d07)
+    assert names_in({"codeacadmey"}, {"codeacademy"})  # two letters swapped
+    assert not names_in({"codecademy", "harvard"}, words)
+    assert not names_in({"gavish"}, words) and not names_in({"cs50"}, words)
+    assert not names_in({"udacityxyz"}, {"codeacademy"})
 
 
 def test_names_are_capitalised_words_inside_a_sentence_or_spelled_like_names():
