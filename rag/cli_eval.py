@@ -32,7 +32,8 @@ def add_eval_commands(sub: argparse._SubParsersAction, common: Flags, store_flag
                                        " quotes, and may leave words out with ... or …; one that is not"
                                        " found is reported on stderr. A follow-up"
                                        " adds history: [[question, answer], ...] and standalone: the"
-                                       " question written out in full.")
+                                       " question written out in full. With no index yet (a clean"
+                                       " clone), the index is built from the corpus first.")
     common(sp)
     sp.add_argument("--qa", type=Path, required=True, help="QA file, e.g. eval/dev_qa.jsonl")
     sp.add_argument("--json", action="store_true", help="print one JSON object")
