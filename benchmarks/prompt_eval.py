@@ -11,7 +11,11 @@ PYTHONPATH at another install:
 
 Another GGUF of the same model, e.g. the bundled one requantized with llama.cpp's own
 quantizer (`llama_cpp.llama_model_quantize` with `allow_requantize`), is compared with
-`--model PATH`.
+`--model PATH`. Other `Llama` settings are compared with the default (flash attention, as
+`rag.generation` loads it) by `--variant NAME=JSON`, each measured in the same rounds:
+
+    .venv/bin/python benchmarks/prompt_eval.py --repeat 5 \
+        --variant 'batch 256={"n_batch": 256, "n_ubatch": 256}' --variant 'kv q8_0={"type_k": 8, "type_v": 8}'
 
 Each configuration evaluates the same 604 tokens of corpus text from a reset context, best of
 `--repeat` runs, 2 threads. A developer tool; figures go to the README's benchmark section.
@@ -36,7 +40,15 @@ def main() -> None:
     p.add_argument("--tokens", type=int, default=604)
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--model", help="a GGUF file to measure instead of the bundled model")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=JSON",
+                   help="extra Llama keyword arguments to compare with the flash-attention default")
     args = p.parse_args()
+    variants = {}
+    for spec in args.variant:
+        name, sep, kwargs = spec.partition("=")
+        if not sep:
+            p.error(f"--variant {spec!r}: expected NAME=JSON")
+        variants[name] = json.loads(kwargs)
 
     import llama_cpp
 
@@ -57,7 +69,28 @@ def main() -> None:
         out[f"prompt_tokens_per_s{'_flash_attn' if flash else ''}"] = round(len(tokens) / best, 1)
         del llm
     out["tokens"] = len(tokens)
+    if variants:
+        out["variants"] = _compare(path, tokens, variants, settings.llm_threads, args.repeat)
     print(json.dumps(out, indent=2))
+
+
+def _compare(path: str, tokens: list[int], variants: dict[str, dict], threads: int, repeat: int) -> dict:
+    """Tokens/s of each variant and of the default, all loaded at once and timed in
+    interleaved rounds, so a change in the host's speed during the run hits them alike."""
+    import llama_cpp
+
+    configs = {"default": {}, **variants}
+    models = {name: llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=threads, n_threads_batch=threads,
+                                    flash_attn=True, verbose=False, **kw) for name, kw in configs.items()}
+    best = dict.fromkeys(configs, float("inf"))
+    for _ in range(repeat):
+        for name, llm in models.items():
+            llm.reset()
+            t0 = time.perf_counter()
+            llm.eval(tokens)
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return {name: {"prompt_tokens_per_s": round(len(tokens) / t, 1), "ratio_to_default": round(best["default"] / t, 3)}
+            for name, t in best.items()}
 
 
 if __name__ == "__main__":
