@@ -74,11 +74,15 @@ class Recorder(BaseChatModel):
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         out = ""
         options = banned_words_kwargs(self.inner, kwargs.get("banned_words") or ())
-        for chunk in self.inner.stream(messages, stop=stop, **options):
-            out += str(chunk.content)
-            yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
-        with open(self.out, "a") as f:  # written as it goes: a long run can be watched or resumed
-            f.write(json.dumps({"prompt": _key(messages, options), "raw": out}) + "\n")
+        try:
+            for chunk in self.inner.stream(messages, stop=stop, **options):
+                out += str(chunk.content)
+                yield ChatGenerationChunk(message=AIMessageChunk(content=chunk.content))
+        finally:
+            # Also when the assistant stops reading (a loop cut by rag.markers.repeat_start):
+            # the part it read replays to the same answer.
+            with open(self.out, "a") as f:  # written as it goes: a long run can be watched or resumed
+                f.write(json.dumps({"prompt": _key(messages, options), "raw": out}) + "\n")
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:

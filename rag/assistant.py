@@ -32,7 +32,7 @@ from rag.errors import EmptyQuestionError, IndexChangedError, RagError
 from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
 from rag.generation import banned_words_kwargs, build_chat_model, describe, explain_llm_error
 from rag.langchain_retriever import LangChainRetriever
-from rag.markers import name_cited_articles, without_markers
+from rag.markers import name_cited_articles, repeat_start, without_markers
 from rag.named_article import article_passages, asks_for_summary, named_article, summary_passages
 from rag.prompting import (
     NOT_COVERED,
@@ -260,12 +260,21 @@ class Assistant:
         """Stream one generation (returns the full text). A bare NOT COVERED is held back, so
         the page never flashes it before a retry or the refusal message."""
         raw, shown = "", False
+        stream = self.chat_model.stream(messages, **(options or {}))
         try:
-            for chunk in self.chat_model.stream(messages, **(options or {})):
+            for chunk in stream:
                 piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
                 if not piece:
                     continue
                 raw += piece
+                loop = repeat_start(raw)
+                if loop is not None:
+                    # Left alone, a loop runs to the token limit (9 s more on 2 cores for the
+                    # question in rag.markers.repeat_start), adding only the same sentence again.
+                    # The page then shows the verified answer, which says it once.
+                    log.info("the model repeats a sentence; generation stopped")
+                    raw = raw[:loop]
+                    break
                 if not shown and (NOT_COVERED.startswith(raw.strip().upper()[: len(NOT_COVERED)])
                                   or _says_nothing(raw)):
                     continue  # could still be NOT COVERED, or markers with no words yet: wait
@@ -278,6 +287,8 @@ class Assistant:
             raise
         except Exception as exc:  # backends raise their own types; users get one clear line
             raise explain_llm_error(exc, self.settings) from exc
+        finally:
+            stream.close()  # now, not when collected: a stopped generation frees the model's lock
         if not shown and not is_not_covered(raw) and not _says_nothing(raw):
             timings.first_token_ms = timings.first_token_ms or (time.perf_counter() - t_gen) * 1000
             timings.wait_ms = timings.wait_ms or (time.perf_counter() - t0) * 1000

@@ -167,6 +167,10 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         if (text.rstrip().endswith("?") or _REFUSAL_TAIL.fullmatch(text)
                 or (own and not titles_answer and any(own <= h for h in heads))):
             continue
+        if own and any(own <= content_words(s.text) for s in result.sentences if not s.verdict):
+            # Nothing a sentence shown before did not say: the small model loops on a sentence
+            # (rag.markers.repeat_start) or says it again in other order.
+            continue
         words = own - asked
         scores = np.zeros(len(passages))
         best_sent = np.full(len(passages), -1)

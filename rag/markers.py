@@ -5,8 +5,9 @@ with one, lists them as items ("6 parts: [1], [2], and [3]") or uses one as the 
 article ("read [2]"). `split_answer` turns a reply into sentences without markers, each with
 the passage numbers it cited; `name_cited_articles` puts an article's title in front of a
 marker used as a noun, so the sentence still says something once markers are stripped;
-`without_markers` blanks them out. Whether a passage supports a sentence is `rag.citations`'s
-question; the prompt's numbering is `rag.prompting`'s.
+`without_markers` blanks them out; `repeat_start` finds where a reply starts to loop. Whether
+a passage supports a sentence is `rag.citations`'s question; the prompt's numbering is
+`rag.prompting`'s.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 # "(see [2])" without its marker: the empty parentheses it would leave in the sentence.
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
+_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
+# Shorter sentences ("Yes.", a list label) may well come twice without a loop.
+_LOOP_MIN_WORDS = 4
 
 
 def split_answer(answer: str) -> list[tuple[str, list[int]]]:
@@ -36,7 +40,7 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     for s, e in sentence_spans(answer):
         sentence = answer[s:e]
         # "... stale. [2] Next sentence": a marker opening a sentence belongs to the one before.
-        lead = re.match(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+", sentence)
+        lead = _LEADING_MARKERS.match(sentence)
         if lead and out:
             out[-1][1].extend(int(n) for n in re.findall(r"\d+", lead.group(0)))
             sentence = sentence[lead.end():]
@@ -88,3 +92,26 @@ def name_cited_articles(answer: str, passages: list[Passage], question: str) -> 
 def without_markers(text: str) -> str:
     """`text` with its [n] / [n, m] citation markers blanked out."""
     return _MARKER.sub(" ", text)
+
+
+def repeat_start(reply: str) -> int | None:
+    """Where `reply` starts to say again, word for word, a sentence it has already said, or
+    None. Greedy decoding is deterministic, so a small model that repeats a whole sentence is
+    in a loop: asked "What's the difference between a regular PM and an ML PM?", the bundled
+    model wrote "Regular PMs need to understand the problem, while ML PMs need to consider ..."
+    over and over until its token limit. Only complete sentences count (the last may still be growing), markers and
+    case are ignored, and a marker opening the repeat is the previous sentence's, so the
+    position returned keeps it."""
+    spans = sentence_spans(reply)
+    seen: set[str] = set()
+    for s, e in spans[:-1]:
+        sentence = reply[s:e]
+        words = re.findall(r"\w+", _MARKER.sub(" ", sentence).lower())
+        if len(words) < _LOOP_MIN_WORDS:
+            continue
+        key = " ".join(words)
+        if key in seen:
+            lead = _LEADING_MARKERS.match(sentence)
+            return s + (lead.end() if lead else 0)
+        seen.add(key)
+    return None

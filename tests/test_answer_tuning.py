@@ -45,3 +45,18 @@ def test_a_call_that_bans_words_is_recorded_and_replayed_under_its_own_key(tmp_p
     replay = Replay(outputs={row["prompt"]: row["raw"], messages[0][1]: "NOT COVERED"})
     assert replay.invoke(messages, banned_words=["NOT"]).content == row["raw"]
     assert replay.invoke(messages).content == "NOT COVERED"
+
+
+def test_a_generation_the_assistant_stops_is_recorded_as_far_as_it_was_read(built_index, embedder, tmp_path):
+    """The assistant stops reading a model that loops on a sentence; the recording keeps what
+    was read, and replaying it gives the same answer."""
+    live_file = tmp_path / "new.jsonl"
+    loop = " Models become stale over time without anyone noticing [1]." * 20
+    scripted = ScriptedChat(reply="Monitoring is not optional [1]." + loop, calls=[])
+    first = Assistant.load(built_index, embedder=embedder,
+                           chat_model=Recorder(inner=scripted, out=str(live_file))).ask(QUESTION)
+    [row] = [json.loads(line) for line in live_file.read_text().splitlines()]
+    assert row["raw"].count("stale") == 2 and len(row["raw"]) < len(scripted.reply) / 5
+    again = Assistant.load(built_index, embedder=embedder,
+                           chat_model=Replay(outputs={row["prompt"]: row["raw"]})).ask(QUESTION)
+    assert again.text == first.text and first.text.count("stale") == 1

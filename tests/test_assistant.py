@@ -281,3 +281,29 @@ def test_a_question_naming_an_author_below_the_gate_lists_her_passages(built_ind
     ans = a.ask(question)
     assert ans.refused and not ans.llm_called and llm.calls == []
     assert len(ans.nearest) == 3 and {c.title for c in ans.nearest} == {guide}
+
+
+class _CountingChat(ScriptedChat):
+    """A scripted model that counts the pieces it was asked for."""
+
+    pieces: list[int] = []
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        for chunk in super()._stream(messages, stop, run_manager, **kwargs):
+            self.pieces.append(1)
+            yield chunk
+
+
+def test_a_model_looping_on_a_sentence_is_stopped_and_the_sentence_shown_once(built_index, embedder):
+    loop = " Models become stale over time without anyone noticing [1]." * 30
+    llm = _CountingChat(reply="Monitoring is not optional [1]." + loop, calls=[], pieces=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    ans = a.ask("Why is monitoring important for ML products?")
+    assert not ans.refused
+    assert [s.text for s in ans.sentences] == ["Monitoring is not optional.",
+                                               "Models become stale over time without anyone noticing."]
+    # Stopped once the sentence had come twice and the next had begun: 5 + 9 + 9 + 1 words
+    # of the 275 the model would write.
+    assert len(llm.pieces) <= 30
+    # The model's lock is free again: a second question is answered.
+    assert not a.ask("Why is monitoring important for ML products?").refused

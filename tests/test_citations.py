@@ -383,3 +383,16 @@ def test_a_question_in_a_passage_supports_nothing(embedder):
     result = verify(answer, [Passage(1, hit, 0, len(stated), stated)], {"news.md": stated}, embedder,
                     question="Do I have to become a data scientist to work as an ML PM?")
     assert [(s.supported, s.passages) for s in result.sentences] == [(True, [1])]
+
+
+def test_a_sentence_that_adds_nothing_to_an_earlier_one_is_dropped(embedder):
+    # The bundled model looped on one sentence for "What's the difference between a regular PM
+    # and an ML PM?" (stop 34); a loop's copies, reordered or not, say nothing new.
+    answer = ("Monitoring is not optional [1]. Models become stale over time without anyone noticing [1]."
+              " Over time models become stale without anyone noticing [1]. Monitoring is not optional [2].")
+    result = verify(answer, _passages(), ARTICLES, embedder)
+    assert [s.text for s in result.sentences] == [
+        "Monitoring is not optional.", "Models become stale over time without anyone noticing."]
+    assert render(result, {1: 1}) == ("Monitoring is not optional. [1] Models become stale over time"
+                                      " without anyone noticing. [1]")
+

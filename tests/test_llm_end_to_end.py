@@ -56,6 +56,39 @@ def test_banned_words_never_open_the_local_models_reply(local_llm) -> None:
     assert banned.strip() and not banned.strip().upper().startswith("NOT"), banned
 
 
+def test_a_generation_stopped_early_frees_the_local_model(local_llm) -> None:
+    """The assistant stops a generation that loops (rag.markers.repeat_start) by closing the
+    stream: the real model's lock must be released then, not when the stream is collected."""
+    import threading
+
+    messages = [("system", "You follow instructions exactly."),
+                ("human", "Count from 1 to 50, one number per line.")]
+    stream = local_llm.stream(messages, max_tokens=60)
+    next(stream)
+    stream.close()
+    done: list[str] = []
+    worker = threading.Thread(target=lambda: done.append(str(local_llm.invoke(messages, max_tokens=4).content)),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert done and done[0].strip(), "a second generation never ran: the lock was still held"
+
+
+def test_a_sentence_the_model_loops_on_is_shown_once(built_index, embedder, local_llm) -> None:
+    """Greedy decoding looped on "Regular PMs need to understand the problem, while ML PMs need
+    to consider ..." for this question (stop 34): the loop is cut where it starts and no
+    sentence of the answer repeats another."""
+    from rag.claims import content_words
+    from rag.markers import repeat_start
+
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("What's the difference between a regular PM and an ML PM?")
+    assert not ans.refused, ans.raw_answer
+    assert repeat_start(ans.raw_answer) is None, ans.raw_answer
+    words = [content_words(s.text) for s in ans.sentences]
+    assert not any(w <= v for i, w in enumerate(words) for v in words[:i]), ans.text
+
+
 def test_a_yes_no_question_gets_what_the_articles_say(built_index, embedder, local_llm) -> None:
     """Asked for yes or no, the small model refuses although the article answers; the retry
     asks what the passages say instead (rag.prompting.YES_NO_RETRY_QUESTION)."""

@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.markers import name_cited_articles, split_answer, without_markers
+from rag.markers import name_cited_articles, repeat_start, split_answer, without_markers
 from rag.prompting import Passage
 from rag.retrieval import Hit
 
@@ -67,3 +67,25 @@ def test_a_marker_standing_for_an_article_gets_its_title_when_the_question_asks_
 def test_without_markers_blanks_every_marker_form():
     assert without_markers("Models go stale [1]. Monitor them [2, 3].").split() == \
         ["Models", "go", "stale", ".", "Monitor", "them", "."]
+
+
+def test_repeat_start_finds_where_a_reply_starts_to_loop():
+    reply = ("Regular PMs solve problems [1]. ML PMs need to consider machine learning solutions. [1]"
+             " ML PMs need to consider machine learning solutions. [1] ML PMs need")
+    cut = repeat_start(reply)
+    # The marker opening the repeat cites the sentence before it, so it stays.
+    assert reply[:cut] == ("Regular PMs solve problems [1]. ML PMs need to consider machine learning"
+                           " solutions. [1]")
+
+
+def test_repeat_start_ignores_markers_and_case_but_not_other_words():
+    assert repeat_start("Talk to your data scientists often [1]. talk to your Data Scientists often [2]. Next") \
+        == len("Talk to your data scientists often [1]. ")
+    assert repeat_start("Talk to your data scientists often. Talk to your data scientists weekly. Next") is None
+
+
+def test_repeat_start_waits_for_the_repeat_to_end_and_lets_short_sentences_repeat():
+    # The last sentence may still be growing ("... often" could become "... often, and listen").
+    assert repeat_start("Talk to your data scientists often. Talk to your data scientists often") is None
+    assert repeat_start("Yes. It depends [1]. Yes. It depends [2]. More") is None
+    assert repeat_start("") is None
