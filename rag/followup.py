@@ -46,12 +46,22 @@ _MAX_FOREIGN_WORDS = 1
 REFERENT_SYSTEM = ("You find what a word in a question refers to. Reply with a short phrase copied"
                    " from the conversation, nothing else.")
 _POINTERS = re.compile(r"\b(them|they|he|him|his|she|her)\b", re.IGNORECASE)
+# "those" and "these" standing for a noun, not before one: "Which of those matter most?" after
+# an answer listing skills. The bundled model rewrote it "What are the most important skills
+# for a technical PM?", which loses the follow-up's one word ("matter") and was rightly not
+# used; asked as typed, it was refused (stop 34). "Which of those skills ..." keeps its noun.
+_DEMONSTRATIVE = re.compile(r"(?<=\bof )(?:those|these)\b|\b(?:those|these)(?=\s*(?:[?.!,;]|$))",
+                            re.IGNORECASE)
 _IT = re.compile(r"\bit\b(?!\s*['’]s\b|\s+(?:is|was|takes?|took|worth|matters?)\b)", re.IGNORECASE)
 # Words that make a referent a person (pronouns for people are refused by `_POINTERS` already).
 _PEOPLE = frozenset({"guy", "author", "person", "people", "man", "woman", "writer", "blogger", "pm", "pms",
                      "manager", "managers", "scientist", "scientists", "engineer", "engineers", "i", "me",
                      "you", "we"})
 _MAX_REFERENT_WORDS = 6
+# "The skills mentioned in the previous question": where the referent was said is no part of it.
+_WHERE_SAID = re.compile(r"\s+(?:(?:that\s+(?:were|was|are|is)\s+)?(?:mentioned|listed|discussed|described|named)"
+                         r"(?:\s+(?:in|by|from)\s+the\s+\w+(?:\s+\w+)?)?"
+                         r"|(?:in|from)\s+the\s+(?:previous|last|above|earlier)\s+\w+)\s*$", re.IGNORECASE)
 _OWN_ANTECEDENT_WORDS = 3
 _LEADING_LINK = re.compile(r"^\s*(and|but|also|so|or)\b[\s,]*", re.IGNORECASE)
 
@@ -149,6 +159,7 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
     containing a pronoun ("his" -> "His team" would say nothing), and for "it" naming no
     person."""
     pointers = list(dict.fromkeys(w.lower() for w in _POINTERS.findall(question)))
+    pointers += list(dict.fromkeys(m.group(0).lower() for m in _DEMONSTRATIVE.finditer(question)))
     pointers += ["it"] if _IT.search(question) else []
     if not pointers:
         return None
@@ -162,14 +173,15 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
         reply = _first_line(llm, messages, 16)
         if reply is None:
             return None
-        phrase = reply.strip('."“”')
+        phrase = _WHERE_SAID.sub("", reply.strip('."“”'))
         words = content_words(phrase)
         if (not words or not words <= known or len(phrase.split()) > _MAX_REFERENT_WORDS
                 or _POINTERS.search(phrase) or _IT.search(phrase)
                 or (word == "it" and _PEOPLE & set(re.findall(r"\w+", phrase.lower())))):
             continue
         phrase = phrase[0].lower() + phrase[1:] if phrase[:4] in ("The ", "A ", "An ") else phrase
-        pattern = _IT if word == "it" else re.compile(rf"\b{word}\b", re.IGNORECASE)
+        pattern = (_IT if word == "it" else _DEMONSTRATIVE if word in ("those", "these")
+                   else re.compile(rf"\b{word}\b", re.IGNORECASE))
         resolved = pattern.sub(lambda m, p=phrase: p + _possessive(m), resolved)
         replaced = True
     if not replaced:

@@ -158,3 +158,34 @@ def test_her_is_replaced_as_an_owner_before_a_noun_and_as_a_person_elsewhere():
     ]:
         model = Replies(replies=["What did she build?", "Yael Gavish"], calls=[])
         assert rewrite(follow_up, GAVISH, model).question == expected
+
+
+SKILLS = [("What skills does a technical PM need?",
+           "Technical knowledge is essential. [1] It helps them understand data and work with engineers. [2]")]
+
+
+def test_those_standing_for_a_noun_is_replaced_by_its_referent_and_where_it_was_said_is_dropped():
+    """The bundled model rewrote "Which of those matter most?" as "What are the most important
+    skills for a technical PM?", which loses the follow-up's one word, and asked as typed it was
+    refused (stop 34). What "those" refers to, the model said, is "The skills mentioned in the
+    previous question."."""
+    model = Replies(replies=["What are the most important skills for a technical PM?",
+                             "The skills mentioned in the previous question."], calls=[])
+    made = rewrite("Which of those matter most?", SKILLS, model)
+    assert made.question == "Which of the skills matter most?"
+    assert 'what does "those" refer to?' in model.calls[-1]
+    for follow_up, expected in [("And these, which is hardest?", "The skills, which is hardest?"),
+                                ("Which of these should I learn first?", "Which of the skills should I learn first?")]:
+        model = Replies(replies=["What are the skills?", "The skills listed"], calls=[])
+        assert rewrite(follow_up, SKILLS, model).question == expected, follow_up
+
+
+def test_those_before_its_noun_is_no_pronoun():
+    model = Replies(replies=["Which of the important skills matter most?"], calls=[])
+    # The rewrite adds "important" and keeps every word: used, with no referent lookup.
+    assert rewrite("Which of those skills matter most?", SKILLS, model).question == \
+        "Which of the important skills matter most?"
+    assert len(model.calls) == 1
+    model = Replies(replies=["Which of those skills are hardest to learn for a chef?"], calls=[])
+    assert rewrite("Which of those skills are hardest?", SKILLS, model).question == "Which of those skills are hardest?"
+    assert len(model.calls) == 1
