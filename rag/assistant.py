@@ -33,7 +33,15 @@ from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
 from rag.generation import banned_words_kwargs, build_chat_model, describe, explain_llm_error
 from rag.langchain_retriever import LangChainRetriever
 from rag.markers import name_cited_articles, repeat_start, without_markers
-from rag.named_article import article_passages, asks_for_summary, named_article, summary_passages
+from rag.named_article import (
+    article_passages,
+    asks_for_summary,
+    asks_to_compare,
+    comparison_passages,
+    named_article,
+    named_articles,
+    summary_passages,
+)
 from rag.prompting import (
     NOT_COVERED,
     REFUSAL_WORDS,
@@ -209,8 +217,15 @@ class Assistant:
         # A question that passes the gate keeps its retrieved passages: for the summary
         # requests tried, answers from them listed more of the article.
         own = self._named_article_passages(standalone, qvec, data, shown) if gated else []
-        if own and asks_for_summary(standalone):
+        # "Compare Hope's and Gavish's advice" names two articles and asks what each says: like
+        # a summary, answered from each one's gist (rag.named_article.comparison_passages), and
+        # refused unless the answer cites both. Above the gate too: retrieval gave "How does the
+        # step-by-step guide differ from the technical PM post?" the guide's passages only, and
+        # the answer, "The step-by-step guide is more comprehensive [1]", compared nothing.
+        both = self._compared_passages(standalone, qvec, data, shown)
+        if both or (own and asks_for_summary(standalone)):
             # A summary is what the article says, so NOT COVERED is retried like a false one.
+            own = both or own
             passages, hits, best = own, [p.hit for p in own], max(best, retry_floor)
         elif gated:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
@@ -241,7 +256,19 @@ class Assistant:
                                             banned_words_kwargs(self.chat_model, REFUSAL_WORDS))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
-                                         retried=retried), t0, made)
+                                         retried=retried, compared=frozenset(p.hit.doc_id for p in both)),
+                    t0, made)
+
+    def _compared_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
+        """Passages of each article a comparison names (at least two), or []."""
+        if not asks_to_compare(question):
+            return []
+        named = named_articles(question, data.articles)[:k]
+        if len(named) < 2:
+            return []
+        log.info("the question compares %s; their passages replace the retrieved ones", ", ".join(named))
+        return comparison_passages([data.articles[d] for d in named], qvec, self.embedder, k=k,
+                                   chunk_tokens=self.settings.chunk_tokens, overlap_tokens=self.settings.chunk_overlap)
 
     def _named_article_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
         """The passages of the one article `question` names (rag.named_article), or []."""

@@ -156,6 +156,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     asked_numbers = {n for n, *_ in quantities(question)}
     asked_names = names(question)
+    author_names = names(" ".join(p.author for p in passages))
     pplain = [plain_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
     # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
     votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
@@ -202,7 +203,9 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # the lexical score, being the question's word, so "CS50 ... takes 18 months" passed on
         # a passage about another course that took 18 months (a follow-up, stop 28). What a
         # sentence says of a named thing, only a passage that names it can support.
-        subject = names(text) & asked_names
+        # Authors' names are left to the author rule below: "Gavish's advice focuses on ...,
+        # while Hope's ..." (a comparison) names both, and no one passage names them both.
+        subject = names(text) & asked_names - author_names
         if subject:
             blended = blended * np.array([names_in(subject, pw) for pw in pplain], dtype=float)
         # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,

@@ -50,7 +50,8 @@ class AnswerComposer:
     verify_config: VerifyConfig
 
     def answer(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage],
-               hits: list[Hit], data: IndexData, timings: Timings, *, retried: bool = False) -> Answer:
+               hits: list[Hit], data: IndexData, timings: Timings, *, retried: bool = False,
+               compared: frozenset[str] = frozenset()) -> Answer:
         """The verified answer to `raw`, or a refusal listing `hits` when nothing checks out.
         `retried`: `raw` is the model's second try after it said NOT COVERED, so each claim
         needs the higher `retry_min_support`, and more than half of them must check out.
@@ -58,7 +59,10 @@ class AnswerComposer:
         invents the answer and pads it with a true sentence from a passage: "The passages
         suggest that companies should price AI-powered features based on their value to
         customers" (unsupported), then the ethics passage's "transparency and accountability"
-        (supported), for a question the articles do not cover (dev q23)."""
+        (supported), for a question the articles do not cover (dev q23). `compared`: the
+        articles a comparison names; an answer that cites fewer than two of them shows one
+        side only ("The step-by-step guide is more comprehensive [1]", cited to the guide
+        alone) and is a refusal listing passages of both."""
         if is_not_covered(raw):
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         texts = {d: a.text for d, a in data.articles.items()}
@@ -75,6 +79,8 @@ class AnswerComposer:
             for n in sentence.passages:
                 renumber.setdefault(n, len(renumber) + 1)
         by_n = {p.n: p for p in passages}
+        if compared and len(compared & {by_n[n].hit.doc_id for n in renumber}) < 2:
+            return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         citations = [self.citation(new_n, by_n[old_n], data, quote=checked.quotes.get(old_n))
                      for old_n, new_n in renumber.items()]
         sentences = [SentenceCheck(s.text, [renumber[n] for n in s.passages], s.supported,

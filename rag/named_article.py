@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 
@@ -37,6 +38,17 @@ _SUMMARY = re.compile(
     r"|\b(?:key|main|big|core|central)\s+(?:takeaways?|points?|ideas?|lessons?|messages?|arguments?|themes?)\b"
     r"|\boverview\s+of\b|\bwhat\s+is\s+(?:the\s+)?[^?]{0,60}?\b(?:article|post|guide|newsletter|piece|blog)\s+about\b",
     re.IGNORECASE)
+
+
+# "Compare Hope's and Gavish's advice", "How do they differ?", "Where do they agree?".
+_COMPARE = re.compile(r"\b(?:compar|contrast|differ|disagree|agree)\w*|\bversus\b|\bvs\b\.?|\bin\s+common\b"
+                      r"|\bsimilar\w*", re.IGNORECASE)
+
+
+def asks_to_compare(question: str) -> bool:
+    """True when `question` asks how articles or authors compare: "Compare ...", "differ",
+    "agree", "versus", "in common"."""
+    return bool(_COMPARE.search(question))
 
 
 def asks_for_summary(question: str) -> bool:
@@ -76,6 +88,47 @@ def named_article(question: str, articles: dict[str, Article], *, by_title: bool
     best = max(scores.values())
     top = [d for d, s in scores.items() if s == best]
     return top[0] if len(top) == 1 else None
+
+
+def named_articles(question: str, articles: dict[str, Article]) -> list[str]:
+    """The doc_ids of every article `question` names, in the order it names them ("Compare
+    Hope's advice with the Prowess newsletter's"): by its author, by a publication no other
+    article has, or by its distinctive title words as `named_article` counts them."""
+    asked = content_words(question)
+    places = {d: frozenset(content_words(a.metadata.get("publication", ""))) for d, a in articles.items()}
+    place_count = Counter(places.values())
+    words = {d: content_words(a.title) | places[d] for d, a in articles.items()}
+    titles_with = Counter(w for ws in words.values() for w in ws)
+    found: dict[str, int] = {}
+    for d, a in articles.items():
+        if named_authors(question, [a.author]):
+            names = [part.split()[-1] for part in re.split(r"\s*(?:,|&|\band\b)\s*", a.author) if part.split()]
+            found[d] = min((m.start() for n in names for m in re.finditer(re.escape(n), question)), default=0)
+            continue
+        named = places[d] if places[d] and places[d] <= asked and place_count[places[d]] == 1 else set()
+        distinctive = {w for w in words[d] if titles_with[w] == 1}
+        if distinctive and len(distinctive & asked) >= min(2, len(distinctive)):
+            named = distinctive & asked
+        if named:
+            found[d] = min((m.start() for m in re.finditer(r"\w+", question) if content_words(m.group(0)) & named),
+                           default=0)
+    return sorted(found, key=lambda d: (found[d], d))
+
+
+def comparison_passages(articles: list[Article], question_vec: np.ndarray, embedder: Embedder, *, k: int,
+                        chunk_tokens: int, overlap_tokens: int) -> list[Passage]:
+    """`summary_passages` of each article, k shared out between them (the first named gets
+    any odd one), numbered 1..k in that order: a comparison reads each side's gist."""
+    if len(articles) < 2:
+        raise ValueError("a comparison needs at least two articles")
+    share = [k // len(articles) + (1 if i < k % len(articles) else 0) for i in range(len(articles))]
+    out: list[Passage] = []
+    for article, each in zip(articles, share, strict=True):
+        for p in summary_passages(article, question_vec, embedder, k=max(each, 1), chunk_tokens=chunk_tokens,
+                                  overlap_tokens=overlap_tokens):
+            n = len(out) + 1
+            out.append(replace(p, n=n, hit=replace(p.hit, rank=n)))
+    return out
 
 
 def summary_passages(article: Article, question_vec: np.ndarray, embedder: Embedder, *, k: int,

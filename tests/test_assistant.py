@@ -307,3 +307,41 @@ def test_a_model_looping_on_a_sentence_is_stopped_and_the_sentence_shown_once(bu
     assert len(llm.pieces) <= 30
     # The model's lock is free again: a second question is answered.
     assert not a.ask("Why is monitoring important for ML products?").refused
+
+
+def _blocks(prompt: str) -> list[tuple[int, str, str]]:
+    """(n, title, text) of each passage block of a prompt."""
+    return [(int(n), title.strip(), body) for n, title, body
+            in re.findall(r"^\[(\d)\] \((.*?)[,—)].*?\n<<<\n(.*?)\n>>>", prompt, flags=re.MULTILINE | re.DOTALL)]
+
+
+def test_a_comparison_of_two_named_articles_reads_both_and_must_cite_both(built_index, embedder):
+    """"Compare Tyna Hope's and Yael Gavish's advice" is below the gate (it resembles no one
+    passage) and was refused without the LLM. It names two articles: the LLM reads each one's
+    gist, and an answer that cites one side only is a refusal, since it compares nothing."""
+    question = "Compare Tyna Hope's and Yael Gavish's advice."
+    a = Assistant.load(built_index, embedder=embedder, chat_model=ScriptedChat(reply="unused", calls=[]))
+    assert max(h.dense for h in a.search(question, k=20)) < built_index.relevance_gates()[0]
+    probe = ScriptedChat(reply="NOT COVERED", calls=[])
+    Assistant.load(built_index, embedder=embedder, chat_model=probe).ask(question)
+    blocks = _blocks(probe.calls[0])
+    guide = "The Step-By-Step PM Guide to Building Machine Learning Based Products"
+    hope = "Product Management with a Data Science Mindset."
+    assert [t for _, t, _ in blocks] == [hope, hope, guide, guide], blocks  # each side's gist, in the asked order
+
+    def longest_sentence(title: str) -> str:
+        n, _, body = max((b for b in blocks if b[1] == title), key=lambda b: len(b[2]))
+        text = max((body[s:e] for s, e in sentence_spans(body)), key=len).strip().rstrip(".")
+        return f"{text} [{n}]."
+
+    both = ScriptedChat(reply=f"{longest_sentence(hope)} {longest_sentence(guide)}", calls=[])
+    ans = Assistant.load(built_index, embedder=embedder, chat_model=both).ask(question)
+    assert ans.llm_called and not ans.refused, ans.text
+    assert {c.title for c in ans.citations} == {hope, guide}
+    one_side = ScriptedChat(reply=longest_sentence(hope), calls=[])
+    refused = Assistant.load(built_index, embedder=embedder, chat_model=one_side).ask(question)
+    assert refused.refused and refused.llm_called and not refused.citations
+    assert {c.title for c in refused.nearest} <= {hope, guide}
+    # One article named: a "differ" question goes through retrieval and the gate as before.
+    off = Assistant.load(built_index, embedder=embedder, chat_model=ScriptedChat(reply="unused", calls=[]))
+    assert off.ask("How does Gavish's advice on sourdough baking differ?").refused

@@ -341,6 +341,22 @@ def test_a_sentence_naming_an_author_is_supported_only_by_her_articles(embedder)
     assert anyone.sentences[0].supported and anyone.sentences[0].passages == [2]
 
 
+
+def test_a_sentence_comparing_two_authors_is_held_to_the_author_rule_not_the_name_rule(embedder):
+    """"Hope stresses ..., while Gavish ..." answering "Compare Hope's and Gavish's advice"
+    names both; no one passage names both, so the asked-name rule (every name the question asks
+    about in one passage) refused every such sentence. Each passage speaks for its author."""
+    hit1, hit2 = _passages()[0].hit, _passages()[1].hit
+    both = [Passage(1, hit1, 0, len(ARTICLES["mon.md"]), ARTICLES["mon.md"], "by Tyna Hope", "Tyna Hope"),
+            Passage(2, hit2, 0, len(ARTICLES["team.md"]), ARTICLES["team.md"], "by Yael Gavish", "Yael Gavish")]
+    question = "Compare Tyna Hope's and Yael Gavish's advice."
+    answer = "In short, Hope says monitoring is not optional, while Gavish says communication is the core skill [1][2]."
+    result = verify(answer, both, ARTICLES, embedder, question=question)
+    assert result.sentences[0].supported, result.sentences
+    # A name the question asks about that is no author still needs a passage naming it.
+    other = "Hope says monitoring is not optional at Prowess [1]."
+    assert not verify(other, both, ARTICLES, embedder, question="What does Hope say about Prowess?").any_supported
+
 def _titled(titles: list[str]) -> list[Passage]:
     texts = [ARTICLES["mon.md"], ARTICLES["team.md"]]
     return [Passage(n, Hit(Chunk(d, 0, 0, len(t), "", t), title, 1.0, 0.5, 1.0, n), 0, len(t), t)

@@ -5,7 +5,15 @@ import pytest
 
 from rag.chunking import chunk_text
 from rag.documents import Article
-from rag.named_article import article_passages, asks_for_summary, named_article, summary_passages
+from rag.named_article import (
+    article_passages,
+    asks_for_summary,
+    asks_to_compare,
+    comparison_passages,
+    named_article,
+    named_articles,
+    summary_passages,
+)
 
 
 def _article(doc_id: str, title: str, text: str = "Some text.", **metadata: str) -> Article:
@@ -100,3 +108,46 @@ def test_article_passages_are_the_chunks_most_like_the_question_best_first(embed
     assert "Pricing" in passages[0].text
     assert passages[0].hit.dense >= passages[1].hit.dense
     assert all(p.text == text[p.start:p.end] and p.author == "Tyna Hope" for p in passages)
+
+
+@pytest.mark.parametrize("question", [
+    "Compare Tyna Hope's and Yael Gavish's advice.", "How does Gavish's advice differ from Hope's?",
+    "What do Hope and Gavish agree on?", "Hope vs. Gavish on data: who is right?",
+    "What do the guide and the newsletter have in common?", "Is the technical PM blog similar to the guide?",
+])
+def test_a_request_to_compare_is_recognised(question):
+    assert asks_to_compare(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Summarize the step-by-step guide.", "What does Gavish say about data?", "Why is monitoring important?",
+])
+def test_other_questions_do_not_compare(question):
+    assert not asks_to_compare(question)
+
+
+@pytest.mark.parametrize(("question", "doc_ids"), [
+    ("Compare Tyna Hope's and Yael Gavish's advice.", ["hope.md", "guide.md"]),  # authors, in the asked order
+    ("How does Gavish's advice differ from Hope's?", ["guide.md", "hope.md"]),
+    ("Compare the Prowess newsletter with Gavish's guide.", ["paths.md", "guide.md"]),  # a publication
+    ("How does the step-by-step guide differ from the Sprint 2 post?", ["guide.md", "sprint2.md"]),  # titles
+    ("How does Gavish's advice differ from the other articles?", ["guide.md"]),  # one named
+    ("Compare what the articles say about product management.", []),  # words most titles share
+])
+def test_the_articles_a_question_names_in_order(question, doc_ids):
+    assert named_articles(question, ARTICLES) == doc_ids
+
+
+def test_comparison_passages_share_k_between_the_articles_and_number_them_in_order(embedder):
+    def article(doc_id: str, author: str, topic: str) -> Article:
+        text = "\n\n".join(f"{topic}, point {i}. This matters for every product team we met." for i in range(6))
+        return _article(doc_id, f"On {topic}", text, author=author)
+
+    first, second = article("a.md", "Tyna Hope", "Monitoring models"), article("b.md", "Yael Gavish", "Pricing plans")
+    qvec = embedder.embed_query("How do they differ?")
+    passages = comparison_passages([first, second], qvec, embedder, k=5, chunk_tokens=16, overlap_tokens=0)
+    assert [p.n for p in passages] == [1, 2, 3, 4, 5] and [p.hit.rank for p in passages] == [1, 2, 3, 4, 5]
+    assert [p.hit.doc_id for p in passages] == ["a.md"] * 3 + ["b.md"] * 2  # the first named gets the odd one
+    assert all(p.text == (first if p.hit.doc_id == "a.md" else second).text[p.start:p.end] for p in passages)
+    with pytest.raises(ValueError):
+        comparison_passages([first], qvec, embedder, k=4, chunk_tokens=16, overlap_tokens=0)
