@@ -107,12 +107,28 @@ def named_articles(question: str, articles: dict[str, Article]) -> list[str]:
             continue
         named = places[d] if places[d] and places[d] <= asked and place_count[places[d]] == 1 else set()
         distinctive = {w for w in words[d] if titles_with[w] == 1}
-        if distinctive and len(distinctive & asked) >= min(2, len(distinctive)):
+        if not named and distinctive and len(distinctive & asked) >= min(2, len(distinctive)):
             named = distinctive & asked
+            # Title words are topic words too: "its data science team" is no mention of the
+            # Data Science Mindset post (dev q10), "the data science post" is.
+            if not _names_a_piece(question, named):
+                continue
         if named:
             found[d] = min((m.start() for m in re.finditer(r"\w+", question) if content_words(m.group(0)) & named),
                            default=0)
     return sorted(found, key=lambda d: (found[d], d))
+
+
+# What a PM calls an article: "the technical PM post", "the step-by-step guide".
+_PIECE = re.compile(r"(?:post|article|blog|guide|newsletter|piece|series|essay|writeup)s?", re.IGNORECASE)
+
+
+def _names_a_piece(question: str, stems: set[str]) -> bool:
+    """A word for an article ("post", "guide", "blog") comes among or within three words after
+    the question's words with these stems."""
+    tokens = [m.group(0) for m in re.finditer(r"\w+", question)]
+    at = [i for i, t in enumerate(tokens) if content_words(t) & stems]
+    return bool(at) and any(_PIECE.fullmatch(t) for t in tokens[at[0]:at[-1] + 4])
 
 
 def comparison_passages(articles: list[Article], question_vec: np.ndarray, embedder: Embedder, *, k: int,

@@ -133,6 +133,10 @@ def test_other_questions_do_not_compare(question):
     ("How does the step-by-step guide differ from the Sprint 2 post?", ["guide.md", "sprint2.md"]),  # titles
     ("How does Gavish's advice differ from the other articles?", ["guide.md"]),  # one named
     ("Compare what the articles say about product management.", []),  # words most titles share
+    # Title words not followed by a word for an article are a topic (dev q10, blind b07).
+    ("How should its data science team differ, according to the step-by-step guide?", ["guide.md"]),
+    ("Is the data science post similar to the step-by-step guide?", ["hope.md", "guide.md"]),
+    ("Why does the technical PM guy use Cursor, unlike the Sprint 2 post?", ["sprint2.md"]),
 ])
 def test_the_articles_a_question_names_in_order(question, doc_ids):
     assert named_articles(question, ARTICLES) == doc_ids
