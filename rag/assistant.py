@@ -37,6 +37,8 @@ from rag.named_article import (
     article_passages,
     asks_for_summary,
     asks_to_compare,
+    asks_who_someone_is,
+    background_passages,
     comparison_passages,
     named_article,
     named_articles,
@@ -223,7 +225,8 @@ class Assistant:
         # step-by-step guide differ from the technical PM post?" the guide's passages only, and
         # the answer, "The step-by-step guide is more comprehensive [1]", compared nothing.
         both = self._compared_passages(standalone, qvec, data, shown)
-        if both or (own and asks_for_summary(standalone)):
+        # "Who is Yael Gavish?" is answered from her article's byline and her account of herself.
+        if both or (own and (asks_for_summary(standalone) or asks_who_someone_is(standalone))):
             # A summary is what the article says, so NOT COVERED is retried like a false one.
             own = both or own
             passages, hits, best = own, [p.hit for p in own], max(best, retry_floor)
@@ -278,9 +281,11 @@ class Assistant:
             return []
         log.info("the question names %s; its passages replace the retrieved ones", doc_id)
         article = data.articles[doc_id]
+        sizes = {"k": k, "chunk_tokens": self.settings.chunk_tokens, "overlap_tokens": self.settings.chunk_overlap}
+        if asks_who_someone_is(question):
+            return background_passages(article, self.embedder, **sizes)
         pick = summary_passages if summary else article_passages
-        return pick(article, qvec, self.embedder, k=k, chunk_tokens=self.settings.chunk_tokens,
-                    overlap_tokens=self.settings.chunk_overlap)
+        return pick(article, qvec, self.embedder, **sizes)
 
     def _generate(self, messages: list[tuple[str, str]], timings: Timings, t0: float, t_gen: float,
                   options: dict[str, Any] | None = None) -> Iterator[str]:

@@ -45,6 +45,15 @@ _COMPARE = re.compile(r"\b(?:compar|contrast|differ|disagree|agree)\w*|\bversus\
                       r"|\bsimilar\w*", re.IGNORECASE)
 
 
+# "Who is Yael Gavish?": a name, nothing else. Case matters: a name is capitalised.
+_WHO_IS = re.compile(r"\s*[Ww]ho(?:\s+is|'s|’s)\s+(?:[A-Z][\w.’'-]*\s*){1,3}\?*\s*")
+
+
+def asks_who_someone_is(question: str) -> bool:
+    """True when `question` is "Who is <Name>?" and nothing more."""
+    return bool(_WHO_IS.fullmatch(question))
+
+
 def asks_to_compare(question: str) -> bool:
     """True when `question` asks how articles or authors compare: "Compare ...", "differ",
     "agree", "versus", "in common"."""
@@ -157,6 +166,19 @@ def summary_passages(article: Article, question_vec: np.ndarray, embedder: Embed
         return []
     central = [int(i) for i in np.argsort(-(vecs @ vecs.mean(axis=0))) if i != 0][: k - 1]
     return _passages(article, chunks, vecs @ question_vec, sorted({0, *central}))
+
+
+# What "Who is Yael Gavish?" asks of her article. The question's own words are a name, which
+# no chunk resembles (her guide's passage most like it thanks a "Gal Gavish").
+BACKGROUND_QUERY = "The author's own background, experience and career"
+
+
+def background_passages(article: Article, embedder: Embedder, *, k: int, chunk_tokens: int,
+                        overlap_tokens: int) -> list[Passage]:
+    """The article's k chunks most like an author's account of herself, best first: the
+    passages that answer "Who is <author>?"."""
+    return article_passages(article, embedder.embed_query(BACKGROUND_QUERY), embedder, k=k,
+                            chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens)
 
 
 def article_passages(article: Article, question_vec: np.ndarray, embedder: Embedder, *, k: int,

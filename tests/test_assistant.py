@@ -345,3 +345,22 @@ def test_a_comparison_of_two_named_articles_reads_both_and_must_cite_both(built_
     # One article named: a "differ" question goes through retrieval and the gate as before.
     off = Assistant.load(built_index, embedder=embedder, chat_model=ScriptedChat(reply="unused", calls=[]))
     assert off.ask("How does Gavish's advice on sourdough baking differ?").refused
+
+
+def test_who_is_an_author_reads_her_account_of_herself_past_the_gate(built_index, embedder):
+    """"Who is Yael Gavish?" resembles no passage and was refused without the LLM, though her
+    guide's byline and its "When I started in machine learning ..." answer it."""
+    guide = "The Step-By-Step PM Guide to Building Machine Learning Based Products"
+    llm = ScriptedChat(reply=f"Yael Gavish is the author of {guide} [1].", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    question = "Who is Yael Gavish?"
+    assert max(h.dense for h in a.search(question, k=20)) < built_index.relevance_gates()[0]
+    ans = a.ask(question)
+    assert ans.llm_called and len(llm.calls) == 1 and not ans.refused
+    blocks = _blocks(llm.calls[0])
+    assert len(blocks) == 4 and {t for _, t, _ in blocks} == {guide}
+    assert "When I started in machine learning" in blocks[0][2]  # her own account comes first
+    assert "by Yael Gavish" in llm.calls[0] and {c.title for c in ans.citations} == {guide}
+    # Someone no article is by is still refused without the LLM.
+    llm.calls.clear()
+    assert a.ask("Who is Andrew Ng?").refused and llm.calls == []

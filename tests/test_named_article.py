@@ -9,6 +9,8 @@ from rag.named_article import (
     article_passages,
     asks_for_summary,
     asks_to_compare,
+    asks_who_someone_is,
+    background_passages,
     comparison_passages,
     named_article,
     named_articles,
@@ -155,3 +157,23 @@ def test_comparison_passages_share_k_between_the_articles_and_number_them_in_ord
     assert all(p.text == (first if p.hit.doc_id == "a.md" else second).text[p.start:p.end] for p in passages)
     with pytest.raises(ValueError):
         comparison_passages([first], qvec, embedder, k=4, chunk_tokens=16, overlap_tokens=0)
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Who is Yael Gavish?", True), ("Who's Gavish?", True), ("who is Tyna Hope", True),
+    ("Who is the author of the step-by-step guide?", False),  # a source question, answered from bylines
+    ("Who is responsible for the data?", False), ("Who is Yael Gavish and what does she do at work?", False),
+])
+def test_who_is_a_name_and_nothing_more(question, expected):
+    assert asks_who_someone_is(question) is expected
+
+
+def test_background_passages_are_the_authors_account_of_herself(embedder):
+    text = "\n\n".join([
+        "Monitoring models in production matters: models go stale without anyone noticing.",
+        "I started working at a startup right after my PhD, and I have led ML product teams since.",
+        "Pricing the product was hard: we tried three tiers and dropped one.",
+    ])
+    article = _article("bio.md", "Notes from the Field", text, author="Tyna Hope")
+    passages = background_passages(article, embedder, k=1, chunk_tokens=24, overlap_tokens=0)
+    assert len(passages) == 1 and "PhD" in passages[0].text
