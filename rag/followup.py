@@ -70,6 +70,15 @@ _REFERRING = re.compile(
     r"above|previous|former|latter|one)\b",
     re.IGNORECASE,
 )
+# "each" or "both" standing for the things just listed: "How long does each take?" after an
+# answer naming two courses was asked as typed and refused (stop 35). Before a noun ("each
+# course", "both of the courses") it stands alone; "Are both free?" leans on the chat (a
+# rewrite of "Are both courses free?" costs time, not the answer).
+_BARE_QUANTIFIER = re.compile(
+    r"\b(?:each|both|either)(?=\s*(?:[?.!,;]|$)|\s+(?:takes?|costs?|lasts?|requires?|needs?|means?|covers?"
+    r"|does|do|has|have|is|are|offers?|teach(?:es)?|works?|helps?|matters?|appl(?:y|ies)|differs?)\b)"
+    r"|\b(?:is|are|was|were)\s+(?:both|either)\b(?!\s+of\b)",
+    re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about|why|how come|then|or)\b", re.IGNORECASE)
 
 Turn = tuple[str, str]  # (question, answer)
@@ -94,7 +103,8 @@ def needs_rewrite(question: str, history: Sequence[Turn] | None) -> bool:
     words = re.findall(r"\w+", question)
     if _CONTINUATION.match(question) or len(words) <= 3:
         return True
-    return any(not _points_inside(question, m) for m in _REFERRING.finditer(question))
+    return (any(not _points_inside(question, m) for m in _REFERRING.finditer(question))
+            or bool(_BARE_QUANTIFIER.search(question)))
 
 
 def _points_inside(question: str, match: re.Match[str]) -> bool:

@@ -23,6 +23,11 @@ def test_a_question_is_rewritten_only_when_it_leans_on_the_chat():
     assert not needs_rewrite("What's the wrong way for a company to treat its data science team?", CURSOR)
     assert needs_rewrite("What are their main responsibilities?", CURSOR)
     assert needs_rewrite("How long did the team take to build it?", CURSOR)  # "it": not a possessive
+    # "each" or "both" standing for what the answer listed, not before a noun.
+    assert needs_rewrite("How long does each take?", COURSES) and needs_rewrite("What does each cost?", COURSES)
+    assert needs_rewrite("Are both free of charge, or paid?", COURSES)
+    assert not needs_rewrite("How long does each online course take?", COURSES)
+    assert not needs_rewrite("What should each data science team member own?", COURSES)
 
 
 def test_history_is_accepted_as_pairs_or_chat_messages():

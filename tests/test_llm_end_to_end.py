@@ -189,3 +189,18 @@ def test_a_follow_up_is_rewritten_from_the_chat_and_never_into_the_previous_ques
     finish = a.ask("What gave him the time to finish it?", history=course)
     assert "course" in finish.standalone_question and " it?" not in finish.standalone_question, \
         finish.standalone_question
+
+
+def test_each_in_a_follow_up_stands_for_what_the_answer_listed(built_index, embedder, local_llm) -> None:
+    """"How long does each take?" after an answer naming two courses was asked as typed and
+    refused by the relevance gate. Rewritten, it gets the NLP career path's 18 months; the
+    model's "CS50 takes almost 18 months" (said of the other course) is flagged, not cited."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    courses = [("Which online courses do the articles point to?",
+                "CS50: Introduction to Computer Science by Harvard, and Codecademy's NLP career path. [1]")]
+    ans = a.ask("How long does each take?", history=courses)
+    assert "each take" not in ans.standalone_question and "NLP" in ans.standalone_question, ans.standalone_question
+    assert not ans.refused, ans.text
+    supported = [s.text for s in ans.sentences if s.supported]
+    assert any("18 months" in s for s in supported), ans.sentences
+    assert not any("CS50" in s for s in supported), supported
