@@ -203,8 +203,8 @@ class Assistant:
         # Embedded once: for retrieval, then to pick passages or a refusal's quotes.
         qvec = self.embedder.embed_query(standalone)
         retriever, found = self._search(standalone, max(shown, GATE_DEPTH), qvec)
-        hits = found[:shown]
         data = retriever.data
+        hits = self._named_article_hits(standalone, found, data)[:shown] or found[:shown]
         timings = Timings(rewrite_ms=(t_found - t0) * 1000, retrieve_ms=(time.perf_counter() - t_found) * 1000)
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in found), default=0.0)
@@ -261,6 +261,14 @@ class Assistant:
         yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
                                          retried=retried, compared=frozenset(p.hit.doc_id for p in both)),
                     t0, made)
+
+    @staticmethod
+    def _named_article_hits(question: str, found: list[Hit], data: IndexData) -> list[Hit]:
+        """The hits from the one article `question` names by author or publication, or [].
+        "Which online courses does the Prowess newsletter recommend?" retrieved the technical
+        PM post's course list too, and the model credited its courses to the newsletter."""
+        doc_id = named_article(question, data.articles, by_title=False)
+        return [h for h in found if h.doc_id == doc_id] if doc_id else []
 
     def _compared_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
         """Passages of each article a comparison names (at least two), or []."""

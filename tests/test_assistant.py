@@ -364,3 +364,22 @@ def test_who_is_an_author_reads_her_account_of_herself_past_the_gate(built_index
     # Someone no article is by is still refused without the LLM.
     llm.calls.clear()
     assert a.ask("Who is Andrew Ng?").refused and llm.calls == []
+
+
+def test_a_question_naming_an_article_above_the_gate_reads_only_that_article(built_index, embedder):
+    """"Which online courses does the Prowess newsletter recommend?" passes the gate, and
+    retrieval added the technical PM post's course list: the model credited CS50 to the
+    newsletter. Only the named article's retrieved passages are read now."""
+    newsletter = "Pathways to Becoming an AI/ML Product Manager"
+    llm = ScriptedChat(reply="NOT COVERED", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    question = "Which online courses does the Prowess newsletter recommend?"
+    assert max(h.dense for h in a.search(question, k=20)) >= built_index.relevance_gates()[0]
+    assert {h.title for h in a.search(question, k=4)} != {newsletter}  # what retrieval alone gives
+    a.ask(question)
+    blocks = _blocks(llm.calls[0])
+    assert len(blocks) == 4 and {t for _, t, _ in blocks} == {newsletter}, blocks
+    # Naming no article, a question reads what retrieval found, whichever articles it is from.
+    llm.calls.clear()
+    a.ask("Which online courses does the newsletter recommend?")
+    assert len({t for _, t, _ in _blocks(llm.calls[0])}) > 1
