@@ -228,8 +228,8 @@ class Assistant:
         # "Who is Yael Gavish?" is answered from her article's byline and her account of herself.
         if both or (own and (asks_for_summary(standalone) or asks_who_someone_is(standalone))):
             # A summary is what the article says, so NOT COVERED is retried like a false one.
-            own = both or own
-            passages, hits, best = own, [p.hit for p in own], max(best, retry_floor)
+            passages = both or own
+            hits, best = [p.hit for p in passages], max(best, retry_floor)
         elif gated:
             log.info("refusing without the LLM: best similarity %.3f < %.3f", best, floor)
             yield _done(self.composer.refusal(question, standalone, qvec, [p.hit for p in own] or hits, data,

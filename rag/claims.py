@@ -148,6 +148,12 @@ def named_authors(text: str, authors: Iterable[str]) -> set[str]:
     return found
 
 
+def first_mention(text: str, author: str) -> int:
+    """Where `text` first names `author` (full name or surname of any co-author), else 0."""
+    return min((m.start() for name, surname in _names(author) for n in (name, surname) if n
+                for m in re.finditer(rf"\b{re.escape(n)}\b", text)), default=0)
+
+
 def _names(author: str) -> list[tuple[str, str]]:
     """(full name, surname) of each co-author; the surname is "" when too short to trust."""
     out = []

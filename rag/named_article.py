@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from rag.chunking import Chunk, chunk_text, embedding_text
-from rag.claims import content_words, named_authors
+from rag.claims import content_words, first_mention, named_authors
 from rag.documents import Article
 from rag.embedding import Embedder
 from rag.prompting import Passage
@@ -74,24 +74,15 @@ def named_article(question: str, articles: dict[str, Article], *, by_title: bool
     "manager") name nothing. A tie names nothing: guessing would answer from the wrong article."""
     asked = content_words(question)
     by_author = {d for d, a in articles.items() if named_authors(question, [a.author])}
-    # "The Prowess newsletter": a publication only one article has names it too.
-    places = {d: frozenset(content_words(a.metadata.get("publication", ""))) for d, a in articles.items()}
-    place_count = Counter(places.values())
-    by_place = {d for d, p in places.items() if p and p <= asked and place_count[p] == 1}
+    places = _places(articles)
+    by_place = {d for d in articles if _named_by_place(d, places, asked)}
     if len(by_author | by_place) == 1:
         return next(iter(by_author | by_place))
     if not by_title:
         return None
     candidates = by_author or set(articles)
-    # Counted once, not per article: a gated question on a large Postgres collection runs this.
-    words = {d: content_words(a.title) | places[d] for d, a in articles.items()}
-    titles_with = Counter(w for ws in words.values() for w in ws)
-    scores = {}
-    for d in candidates:
-        distinctive = {w for w in words[d] if titles_with[w] == 1}
-        found = len(distinctive & asked)
-        if distinctive and found >= min(2, len(distinctive)):
-            scores[d] = found
+    titles = _title_words(articles, places)
+    scores = {d: len(named) for d in candidates if (named := _named_by_title(d, titles, asked))}
     if not scores:
         return None
     best = max(scores.values())
@@ -102,30 +93,57 @@ def named_article(question: str, articles: dict[str, Article], *, by_title: bool
 def named_articles(question: str, articles: dict[str, Article]) -> list[str]:
     """The doc_ids of every article `question` names, in the order it names them ("Compare
     Hope's advice with the Prowess newsletter's"): by its author, by a publication no other
-    article has, or by its distinctive title words as `named_article` counts them."""
+    article has, or by its distinctive title words as `named_article` counts them, next to a
+    word for an article."""
     asked = content_words(question)
-    places = {d: frozenset(content_words(a.metadata.get("publication", ""))) for d, a in articles.items()}
-    place_count = Counter(places.values())
-    words = {d: content_words(a.title) | places[d] for d, a in articles.items()}
-    titles_with = Counter(w for ws in words.values() for w in ws)
+    places = _places(articles)
+    titles = _title_words(articles, places)
     found: dict[str, int] = {}
     for d, a in articles.items():
         if named_authors(question, [a.author]):
-            names = [part.split()[-1] for part in re.split(r"\s*(?:,|&|\band\b)\s*", a.author) if part.split()]
-            found[d] = min((m.start() for n in names for m in re.finditer(re.escape(n), question)), default=0)
+            found[d] = first_mention(question, a.author)
             continue
-        named = places[d] if places[d] and places[d] <= asked and place_count[places[d]] == 1 else set()
-        distinctive = {w for w in words[d] if titles_with[w] == 1}
-        if not named and distinctive and len(distinctive & asked) >= min(2, len(distinctive)):
-            named = distinctive & asked
-            # Title words are topic words too: "its data science team" is no mention of the
-            # Data Science Mindset post (dev q10), "the data science post" is.
-            if not _names_a_piece(question, named):
-                continue
-        if named:
+        place = _named_by_place(d, places, asked)
+        named = place or _named_by_title(d, titles, asked)
+        # Title words are topic words too: "its data science team" is no mention of the Data
+        # Science Mindset post (dev q10), "the data science post" is.
+        if named and (place or _names_a_piece(question, named)):
             found[d] = min((m.start() for m in re.finditer(r"\w+", question) if content_words(m.group(0)) & named),
                            default=0)
     return sorted(found, key=lambda d: (found[d], d))
+
+
+_Places = tuple[dict[str, frozenset[str]], Counter]
+
+
+def _places(articles: dict[str, Article]) -> _Places:
+    """Each article's publication as content words ("The Prowess newsletter"), and how many
+    articles have each publication."""
+    places = {d: frozenset(content_words(a.metadata.get("publication", ""))) for d, a in articles.items()}
+    return places, Counter(places.values())
+
+
+def _named_by_place(doc_id: str, places: _Places, asked: set[str]) -> frozenset[str]:
+    """The article's publication if the question names it and no other article has it, else
+    the empty set."""
+    place = places[0][doc_id]
+    return place if place and place <= asked and places[1][place] == 1 else frozenset()
+
+
+def _title_words(articles: dict[str, Article], places: _Places) -> tuple[dict[str, set[str]], Counter]:
+    """Each article's title and publication words, and how many articles have each word.
+    Counted once, not per article: a gated question on a large Postgres collection runs this."""
+    words = {d: content_words(a.title) | places[0][d] for d, a in articles.items()}
+    return words, Counter(w for ws in words.values() for w in ws)
+
+
+def _named_by_title(doc_id: str, titles: tuple[dict[str, set[str]], Counter], asked: set[str]) -> set[str]:
+    """The article's distinctive title words the question has, if they are at least two or all
+    it has; else the empty set."""
+    words, titles_with = titles
+    distinctive = {w for w in words[doc_id] if titles_with[w] == 1}
+    named = distinctive & asked
+    return named if distinctive and len(named) >= min(2, len(distinctive)) else set()
 
 
 # What a PM calls an article: "the technical PM post", "the step-by-step guide".
