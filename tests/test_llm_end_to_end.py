@@ -204,3 +204,33 @@ def test_each_in_a_follow_up_stands_for_what_the_answer_listed(built_index, embe
     supported = [s.text for s in ans.sentences if s.supported]
     assert any("18 months" in s for s in supported), ans.sentences
     assert not any("CS50" in s for s in supported), supported
+
+
+def test_who_is_an_author_is_answered_from_her_article(built_index, embedder, local_llm) -> None:
+    """"Who is Yael Gavish?" was refused by the relevance gate without the LLM."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("Who is Yael Gavish?")
+    assert ans.llm_called and not ans.refused, ans.raw_answer
+    guide = "the-step-by-step-pm-guide-to-building-machine-learning-based-products.md"
+    assert {c.doc_id for c in ans.citations} == {guide}, ans.citations
+    assert any(s.supported and "Gavish" in s.text for s in ans.sentences), ans.sentences
+
+
+def test_a_comparison_of_two_named_authors_cites_both(built_index, embedder, local_llm) -> None:
+    """"Compare Tyna Hope's and Yael Gavish's advice" was refused by the gate without the LLM."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("Compare Tyna Hope's and Yael Gavish's advice.")
+    assert ans.llm_called and not ans.refused, ans.raw_answer
+    assert {c.doc_id for c in ans.citations} == {
+        "product-management-with-a-data-science-mindset.md",
+        "the-step-by-step-pm-guide-to-building-machine-learning-based-products.md"}, ans.citations
+
+
+def test_a_question_naming_a_publication_is_answered_from_it_alone(built_index, embedder, local_llm) -> None:
+    """Given the technical PM post's course list beside the newsletter's passages, the model
+    credited CS50 to the Prowess newsletter, and the answer was refused."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("Which online courses does the Prowess newsletter recommend?")
+    assert not ans.refused, ans.raw_answer
+    assert {c.doc_id for c in ans.citations} == {"pathways-to-becoming-an-ai-ml-product-manager.md"}, ans.citations
+    assert not any("CS50" in s.text for s in ans.sentences), ans.sentences
