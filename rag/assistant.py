@@ -96,7 +96,7 @@ class Assistant:
         self._retriever = self._load_retriever()
         self.composer = AnswerComposer(embedder, settings.corpus_dir, VerifyConfig(
             settings.verify_min_support, settings.verify_lexical_weight,
-            retry_min_support=settings.verify_retry_min_support))
+            retry_min_support=settings.verify_retry_min_support), settings.key_quote_min_similarity)
 
     @classmethod
     def load(cls, settings: Settings | None = None, *, chat_model: BaseChatModel | None = None,

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer import Answer, Citation, SentenceCheck, Timings
-from rag.citations import VerifyConfig, render, verify
+from rag.citations import CheckedSentence, VerifyConfig, render, verify
 from rag.embedding import Embedder
+from rag.key_quote import key_quote
 from rag.markers import name_cited_articles
 from rag.prompting import NOT_COVERED, Passage, closest_sentences
 from rag.retrieval import Hit
@@ -48,6 +49,9 @@ class AnswerComposer:
     embedder: Embedder
     corpus_dir: Path
     verify_config: VerifyConfig
+    # A yes/no question's answer ends with the passage sentence most like the question when it
+    # is at least this close and the answer leaves it out (rag.key_quote); 0 turns that off.
+    key_quote_min: float = 0.0
 
     def answer(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage],
                hits: list[Hit], data: IndexData, timings: Timings, *, retried: bool = False,
@@ -81,6 +85,12 @@ class AnswerComposer:
         by_n = {p.n: p for p in passages}
         if compared and len(compared & {by_n[n].hit.doc_id for n in renumber}) < 2:
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
+        quote = key_quote(standalone, qvec, passages, texts, self.embedder, [s.text for s in checked.sentences],
+                          min_similarity=self.key_quote_min)
+        if quote:
+            checked.sentences.append(CheckedSentence(f"“{quote.text}”", [quote.n], True, 1.0))
+            checked.quotes.setdefault(quote.n, (quote.start, quote.end))
+            renumber.setdefault(quote.n, len(renumber) + 1)
         citations = [self.citation(new_n, by_n[old_n], data, quote=checked.quotes.get(old_n))
                      for old_n, new_n in renumber.items()]
         sentences = [SentenceCheck(s.text, [renumber[n] for n in s.passages], s.supported,

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     # The support a sentence needs when the model answers only on its second try, after saying
     # NOT COVERED (see rag.compose).
     verify_retry_min_support: float = 0.50
+    # A yes/no question's answer that leaves out the passage sentence most like the question
+    # ends with it, quoted, when its cosine to the question is at least this (rag.key_quote;
+    # 0 = never). 0.5: on the five eval sets it added 2 key facts and no off-evidence
+    # citation (docs/answers.md, stop 36).
+    key_quote_min_similarity: float = 0.5
 
     # --- generation -----------------------------------------------------------------------
     llm: LLMBackend = "local"

@@ -234,3 +234,20 @@ def test_a_question_naming_a_publication_is_answered_from_it_alone(built_index, 
     assert not ans.refused, ans.raw_answer
     assert {c.doc_id for c in ans.citations} == {"pathways-to-becoming-an-ai-ml-product-manager.md"}, ans.citations
     assert not any("CS50" in s.text for s in ans.sentences), ans.sentences
+
+
+
+def test_a_yes_no_answer_ends_with_the_article_sentence_nearest_the_question(built_index, embedder, local_llm) -> None:
+    """Blind2 c09: the model answers "Yes, that is normal" with sentences about designing
+    features; the article's sentence nearest the question, about PMs thrown into ML work for
+    the first time, is quoted after them."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    ans = a.ask("I just got put on ML features and honestly feel out of my depth on the math. Is that normal?")
+    assert not ans.refused, ans.raw_answer
+    nearest = ("I have had PM colleagues get thrown into the situation of having to work on ML-based"
+               " features for the first time.")
+    assert nearest not in ans.raw_answer, "the model said it itself: the test no longer shows the quote"
+    last = ans.sentences[-1]
+    assert last.text == f"“{nearest}”" and last.supported, ans.sentences
+    cited = ans.citations[last.citations[0] - 1]
+    assert nearest in cited.text and cited.quote == nearest

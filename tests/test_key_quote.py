@@ -1,0 +1,63 @@
+"""rag.key_quote: a yes/no question's answer ends with the article's sentence nearest to it."""
+
+from rag.answer import Timings
+from rag.assistant import Assistant
+from rag.citations import VerifyConfig
+from rag.compose import AnswerComposer
+from rag.key_quote import key_quote
+from rag.prompting import select_passages
+
+# Fresh f10: the model answered "Yes ... you still need to understand the problem", while the
+# article's stance is the sentence below.
+QUESTION = "As an ML PM, am I still the one who designs the whole feature?"
+STANCE = "As an ML PM you still need that skill set, except now you don’t design everything."
+
+
+def _setup(built_index, embedder, question):
+    a = Assistant.load(built_index, embedder=embedder)
+    data = a.index
+    qvec = embedder.embed_query(question)
+    hits = a.search(question, 4)
+    texts = {d: art.text for d, art in data.articles.items()}
+    passages = select_passages(qvec, hits, texts, embedder, max_tokens=130, articles=data.articles)
+    return data, qvec, hits, texts, passages
+
+
+def _quote(built_index, embedder, question, said, min_similarity=0.5):
+    data, qvec, _, texts, passages = _setup(built_index, embedder, question)
+    return key_quote(question, qvec, passages, texts, embedder, said, min_similarity=min_similarity), texts, passages
+
+
+def test_a_yes_no_question_gets_the_article_sentence_nearest_to_it(built_index, embedder):
+    quote, texts, passages = _quote(built_index, embedder, QUESTION, ["Yes, you still need to understand the problem."])
+    assert quote is not None and quote.text == STANCE
+    p = next(p for p in passages if p.n == quote.n)
+    assert texts[p.hit.doc_id][quote.start:quote.end] == STANCE and p.start <= quote.start < quote.end <= p.end
+
+
+def test_no_quote_when_the_answer_says_it_already_or_it_is_not_close(built_index, embedder):
+    assert _quote(built_index, embedder, QUESTION, [STANCE])[0] is None
+    assert _quote(built_index, embedder, QUESTION, ["Yes."], min_similarity=0.95)[0] is None
+    assert _quote(built_index, embedder, QUESTION, ["Yes."], min_similarity=0)[0] is None  # turned off
+
+
+def test_an_open_question_gets_no_quote(built_index, embedder):
+    # Dev q01: the sentence most like it restates the situation asked about, not an answer.
+    question = "The DS team's model looks really complex — how can I tell whether it'll be hard to productionize?"
+    assert _quote(built_index, embedder, question, ["The DS team will be focused on the problem."], 0.3)[0] is None
+
+
+def test_the_answer_ends_with_the_quote_cited_and_supported(built_index, embedder):
+    data, qvec, hits, texts, passages = _setup(built_index, embedder, QUESTION)
+    first = passages[0]
+    sentence = texts[first.hit.doc_id][first.start:first.end].split(". ")[0].strip().rstrip(".") + "."
+    raw = f"{sentence} [{first.n}]"
+    composer = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig(), key_quote_min=0.5)
+    ans = composer.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings())
+    assert not ans.refused
+    last = ans.sentences[-1]
+    assert last.text == f"“{STANCE}”" and last.supported and len(last.citations) == 1
+    cited = ans.citations[last.citations[0] - 1]
+    assert STANCE in cited.text and ans.text.endswith(f"“{STANCE}” [{cited.n}]")
+    off = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig())
+    assert STANCE not in off.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings()).text
