@@ -51,7 +51,8 @@ class AnswerComposer:
     verify_config: VerifyConfig
     # A yes/no question's answer ends with the passage sentence most like the question when it
     # is at least this close and the answer leaves it out (rag.key_quote); 0 turns that off.
-    key_quote_min: float = 0.0
+    # The default is `Settings.key_quote_min_similarity`'s, so direct users get what the CLI does.
+    key_quote_min: float = 0.5
 
     def answer(self, question: str, standalone: str, qvec: np.ndarray, raw: str, passages: list[Passage],
                hits: list[Hit], data: IndexData, timings: Timings, *, retried: bool = False,

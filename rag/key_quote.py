@@ -68,4 +68,7 @@ def key_quote(question: str, question_vector: np.ndarray, passages: list[Passage
     if words and len(words & said) >= COVERED_SHARE * len(words):
         return None
     p, s, e = spans[i]
-    return KeyQuote(p.n, s, e, _LIST_MARK.sub("", texts[i].strip()), float(sims[best]))
+    bullet = _LIST_MARK.match(texts[i])
+    if bullet:  # the citation's span must be the quoted words exactly
+        s += bullet.end()
+    return KeyQuote(p.n, s, e, article_texts[p.hit.doc_id][s:e], float(sims[best]))

@@ -30,6 +30,21 @@ def embedder(cache_dir: Path):
     return build_embedder(Settings.load(cache_dir=cache_dir))
 
 
+def shown_passages(settings: Settings, embedder, question: str, max_tokens: int):
+    """What the assistant would show the LLM for `question`: (index data, question vector,
+    hits, article texts, passages). For tests of the steps after generation."""
+    from rag.assistant import Assistant
+    from rag.prompting import select_passages
+
+    assistant = Assistant.load(settings, embedder=embedder)
+    data = assistant.index
+    qvec = embedder.embed_query(question)
+    hits = assistant.search(question, 4)
+    texts = {d: art.text for d, art in data.articles.items()}
+    passages = select_passages(qvec, hits, texts, embedder, max_tokens=max_tokens, articles=data.articles)
+    return data, qvec, hits, texts, passages
+
+
 def make_settings(tmp: Path, cache_dir: Path, **kw) -> Settings:
     return Settings.load(corpus_dir=tmp / "corpus", index_dir=tmp / "index", cache_dir=cache_dir, **kw)
 

@@ -2,16 +2,11 @@ from rag.answer import Timings
 from rag.assistant import Assistant
 from rag.citations import VerifyConfig
 from rag.compose import REFUSAL_TEXT, UNANSWERED_TEXT, AnswerComposer, is_not_covered
-from rag.prompting import select_passages
+from tests.conftest import shown_passages
 
 
 def _setup(built_index, embedder, question):
-    a = Assistant.load(built_index, embedder=embedder)
-    data = a.index
-    qvec = embedder.embed_query(question)
-    hits = a.search(question, 4)
-    texts = {d: art.text for d, art in data.articles.items()}
-    passages = select_passages(qvec, hits, texts, embedder, max_tokens=128, articles=data.articles)
+    data, qvec, hits, _, passages = shown_passages(built_index, embedder, question, 128)
     composer = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig())
     return composer, data, qvec, hits, passages
 

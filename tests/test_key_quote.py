@@ -1,11 +1,14 @@
 """rag.key_quote: a yes/no question's answer ends with the article's sentence nearest to it."""
 
 from rag.answer import Timings
-from rag.assistant import Assistant
+from rag.chunking import Chunk
 from rag.citations import VerifyConfig
 from rag.compose import AnswerComposer
+from rag.config import Settings
 from rag.key_quote import key_quote
-from rag.prompting import select_passages
+from rag.prompting import Passage
+from rag.retrieval import Hit
+from tests.conftest import shown_passages
 
 # Fresh f10: the model answered "Yes ... you still need to understand the problem", while the
 # article's stance is the sentence below.
@@ -14,13 +17,7 @@ STANCE = "As an ML PM you still need that skill set, except now you don’t desi
 
 
 def _setup(built_index, embedder, question):
-    a = Assistant.load(built_index, embedder=embedder)
-    data = a.index
-    qvec = embedder.embed_query(question)
-    hits = a.search(question, 4)
-    texts = {d: art.text for d, art in data.articles.items()}
-    passages = select_passages(qvec, hits, texts, embedder, max_tokens=130, articles=data.articles)
-    return data, qvec, hits, texts, passages
+    return shown_passages(built_index, embedder, question, 130)
 
 
 def _quote(built_index, embedder, question, said, min_similarity=0.5):
@@ -59,5 +56,18 @@ def test_the_answer_ends_with_the_quote_cited_and_supported(built_index, embedde
     assert last.text == f"“{STANCE}”" and last.supported and len(last.citations) == 1
     cited = ans.citations[last.citations[0] - 1]
     assert STANCE in cited.text and ans.text.endswith(f"“{STANCE}” [{cited.n}]")
-    off = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig())
+    off = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig(), key_quote_min=0)
     assert STANCE not in off.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings()).text
+
+
+def test_the_composer_default_is_the_setting_default(embedder, tmp_path):
+    assert AnswerComposer(embedder, tmp_path, VerifyConfig()).key_quote_min == Settings().key_quote_min_similarity
+
+
+def test_a_bulleted_sentence_is_quoted_and_spanned_without_its_bullet(embedder):
+    text = "Roles.\n- As an ML PM you still need that skill set, except now you don’t design everything.\n"
+    chunk = Chunk("a.md", 0, 0, len(text), "", text)
+    passage = Passage(1, Hit(chunk, "A", 1.0, 1.0, 0.0, 0), 0, len(text), text)
+    quote = key_quote(QUESTION, embedder.embed_query(QUESTION), [passage], {"a.md": text}, embedder, ["Yes."],
+                      min_similarity=0.5)
+    assert quote is not None and quote.text == STANCE and text[quote.start:quote.end] == STANCE
