@@ -23,6 +23,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import Answer, Reading, Timings
+from rag.article_names import ArticleNames
 from rag.citations import VerifyConfig
 from rag.claims import content_words
 from rag.compose import AnswerComposer, is_not_covered
@@ -40,8 +41,6 @@ from rag.named_article import (
     asks_who_someone_is,
     background_passages,
     comparison_passages,
-    named_article,
-    named_articles,
     summary_passages,
 )
 from rag.prompting import (
@@ -94,6 +93,8 @@ class Assistant:
         self._chat_model = chat_model
         self._lock = threading.Lock()
         self._retriever = self._load_retriever()
+        # The loaded articles' names, indexed once per generation (rag.article_names).
+        self._names: tuple[dict[str, Any], ArticleNames] | None = None
         self.composer = AnswerComposer(embedder, settings.corpus_dir, VerifyConfig(
             settings.verify_min_support, settings.verify_lexical_weight,
             retry_min_support=settings.verify_retry_min_support), settings.key_quote_min_similarity)
@@ -262,19 +263,26 @@ class Assistant:
                                          retried=retried, compared=frozenset(p.hit.doc_id for p in both)),
                     t0, made)
 
-    @staticmethod
-    def _named_article_hits(question: str, found: list[Hit], data: IndexData) -> list[Hit]:
+    def _article_names(self, data: IndexData) -> ArticleNames:
+        """`data`'s article names, indexed on first use after each (re)load."""
+        names = self._names
+        if names is None or names[0] is not data.articles:
+            names = (data.articles, ArticleNames.of(data.articles))
+            self._names = names  # one assignment: a concurrent question sees old or new, whole
+        return names[1]
+
+    def _named_article_hits(self, question: str, found: list[Hit], data: IndexData) -> list[Hit]:
         """The hits from the one article `question` names by author or publication, or [].
         "Which online courses does the Prowess newsletter recommend?" retrieved the technical
         PM post's course list too, and the model credited its courses to the newsletter."""
-        doc_id = named_article(question, data.articles, by_title=False)
+        doc_id = self._article_names(data).named_article(question, by_title=False)
         return [h for h in found if h.doc_id == doc_id] if doc_id else []
 
     def _compared_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
         """Passages of each article a comparison names (at least two), or []."""
         if not asks_to_compare(question):
             return []
-        named = named_articles(question, data.articles)[:k]
+        named = self._article_names(data).named_articles(question)[:k]
         if len(named) < 2:
             return []
         log.info("the question compares %s; their passages replace the retrieved ones", ", ".join(named))
@@ -284,7 +292,7 @@ class Assistant:
     def _named_article_passages(self, question: str, qvec: np.ndarray, data: IndexData, k: int) -> list[Passage]:
         """The passages of the one article `question` names (rag.named_article), or []."""
         summary = asks_for_summary(question)
-        doc_id = named_article(question, data.articles, by_title=summary)
+        doc_id = self._article_names(data).named_article(question, by_title=summary)
         if doc_id is None:
             return []
         log.info("the question names %s; its passages replace the retrieved ones", doc_id)

@@ -3,13 +3,12 @@
 "What's the TL;DR of Tyna Hope's article?" is like no passage in particular, and "What does
 Gavish say about data?" is like too many: retrieval ranks chunks of every article by their
 likeness to the question, and the best cosine stays below the relevance gate, so both were
-refused without the LLM although they name an article of the collection. `named_article`
-finds the one article a question names: by its author or publication, and for a summary
-request (`asks_for_summary`) also by words of its title no other title has (without the
-summary's intent, title words are just topic words: "data science" is in a title too). A
-summary gets that article's opening chunk and its most central chunks (closest to the mean of
-its chunk embeddings: what the article keeps coming back to), in article order
-(`summary_passages`), for the LLM. Another question is still refused without the LLM (read by
+refused without the LLM although they name an article of the collection. Which article a
+question names is `rag.article_names`'; `rag.assistant` looks titles up only for a summary
+request (`asks_for_summary`): without the summary's intent, title words are just topic words
+("data science" is in a title too). A summary gets that article's opening chunk and its most
+central chunks (closest to the mean of its chunk embeddings: what the article keeps coming
+back to), in article order (`summary_passages`), for the LLM. Another question is still refused without the LLM (read by
 it, such passages gave invented claims, docs/answers.md), and its refusal lists the article's
 chunks most like it (`article_passages`). `rag.assistant` does this only where the gate would
 refuse: a question retrieval can answer keeps its retrieved passages. The chunks are cut again
@@ -21,13 +20,11 @@ built the index. Generation, verification and refusal are left to `rag.assistant
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import replace
 
 import numpy as np
 
 from rag.chunking import Chunk, chunk_text, embedding_text
-from rag.claims import content_words, first_mention, named_authors
 from rag.documents import Article
 from rag.embedding import Embedder
 from rag.prompting import Passage
@@ -64,98 +61,6 @@ def asks_for_summary(question: str) -> bool:
     """True when `question` asks for an article's gist: "Summarize ...", "TL;DR", "key
     takeaways", "in a nutshell", "What is the ... post about?"."""
     return bool(_SUMMARY.search(question))
-
-
-def named_article(question: str, articles: dict[str, Article], *, by_title: bool = True) -> str | None:
-    """The doc_id of the one article `question` names, else None. An article is named by its
-    author, by its publication if no other article has it, or (with `by_title`) by its
-    distinctive title words: at least two, or all it has ("the Sprint 2 post", "the
-    step-by-step guide", "the technical PM blog post"). Words most titles share ("product",
-    "manager") name nothing. A tie names nothing: guessing would answer from the wrong article."""
-    asked = content_words(question)
-    by_author = {d for d, a in articles.items() if named_authors(question, [a.author])}
-    places = _places(articles)
-    by_place = {d for d in articles if _named_by_place(d, places, asked)}
-    if len(by_author | by_place) == 1:
-        return next(iter(by_author | by_place))
-    if not by_title:
-        return None
-    candidates = by_author or set(articles)
-    titles = _title_words(articles, places)
-    scores = {d: len(named) for d in candidates if (named := _named_by_title(d, titles, asked))}
-    if not scores:
-        return None
-    best = max(scores.values())
-    top = [d for d, s in scores.items() if s == best]
-    return top[0] if len(top) == 1 else None
-
-
-def named_articles(question: str, articles: dict[str, Article]) -> list[str]:
-    """The doc_ids of every article `question` names, in the order it names them ("Compare
-    Hope's advice with the Prowess newsletter's"): by its author, by a publication no other
-    article has, or by its distinctive title words as `named_article` counts them, next to a
-    word for an article."""
-    asked = content_words(question)
-    places = _places(articles)
-    titles = _title_words(articles, places)
-    found: dict[str, int] = {}
-    for d, a in articles.items():
-        if named_authors(question, [a.author]):
-            found[d] = first_mention(question, a.author)
-            continue
-        place = _named_by_place(d, places, asked)
-        named = place or _named_by_title(d, titles, asked)
-        # Title words are topic words too: "its data science team" is no mention of the Data
-        # Science Mindset post (dev q10), "the data science post" is.
-        if named and (place or _names_a_piece(question, named)):
-            found[d] = min((m.start() for m in re.finditer(r"\w+", question) if content_words(m.group(0)) & named),
-                           default=0)
-    return sorted(found, key=lambda d: (found[d], d))
-
-
-_Places = tuple[dict[str, frozenset[str]], Counter]
-
-
-def _places(articles: dict[str, Article]) -> _Places:
-    """Each article's publication as content words ("The Prowess newsletter"), and how many
-    articles have each publication."""
-    places = {d: frozenset(content_words(a.metadata.get("publication", ""))) for d, a in articles.items()}
-    return places, Counter(places.values())
-
-
-def _named_by_place(doc_id: str, places: _Places, asked: set[str]) -> frozenset[str]:
-    """The article's publication if the question names it and no other article has it, else
-    the empty set."""
-    place = places[0][doc_id]
-    return place if place and place <= asked and places[1][place] == 1 else frozenset()
-
-
-def _title_words(articles: dict[str, Article], places: _Places) -> tuple[dict[str, set[str]], Counter]:
-    """Each article's title and publication words, and how many articles have each word.
-    Counted once, not per article: a gated question on a large Postgres collection runs this."""
-    words = {d: content_words(a.title) | places[0][d] for d, a in articles.items()}
-    return words, Counter(w for ws in words.values() for w in ws)
-
-
-def _named_by_title(doc_id: str, titles: tuple[dict[str, set[str]], Counter], asked: set[str]) -> set[str]:
-    """The article's distinctive title words the question has, if they are at least two or all
-    it has; else the empty set."""
-    words, titles_with = titles
-    distinctive = {w for w in words[doc_id] if titles_with[w] == 1}
-    named = distinctive & asked
-    return named if distinctive and len(named) >= min(2, len(distinctive)) else set()
-
-
-# What a PM calls an article: "the technical PM post", "the step-by-step guide".
-_PIECE = re.compile(r"(?:post|article|blog|guide|newsletter|piece|series|essay|writeup)s?", re.IGNORECASE)
-
-
-def _names_a_piece(question: str, stems: set[str]) -> bool:
-    """A word for an article ("post", "guide", "blog") comes among or within three words after
-    the question's words with these stems."""
-    tokens = [m.group(0) for m in re.finditer(r"\w+", question)]
-    at = [i for i, t in enumerate(tokens) if content_words(t) & stems]
-    return bool(at) and any(_PIECE.fullmatch(t) for t in tokens[at[0]:at[-1] + 4])
 
 
 def comparison_passages(articles: list[Article], question_vec: np.ndarray, embedder: Embedder, *, k: int,
