@@ -36,6 +36,7 @@ from rag.prompting import (
     NOT_COVERED,
     Passage,
     asks_which_article,
+    is_question,
     is_yes_no_question,
     sentence_spans,
 )
@@ -144,7 +145,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     # A passage's question states nothing: "Is it necessary for a non-technical PM to become as
     # technical as a data scientist?" (a reader's question in the newsletter) supported "Yes,
     # becoming an AI/ML PM requires a significant amount of technical knowledge" (dev q12).
-    asking = [t.rstrip().rstrip("”\"’)").endswith("?") for t in ptexts]
+    asking = [is_question(t) for t in ptexts]
     stated = [" ".join(t for (i, _, _), t, q in zip(psent, ptexts, asking, strict=True) if i == k and not q)
               for k in range(len(passages))]
     # The byline supports "Yael Gavish wrote the guide [1]" but is not a heading: a sentence

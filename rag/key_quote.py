@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.claims import content_words
 from rag.embedding import Embedder
-from rag.prompting import LIST_MARK, Passage, is_yes_no_question, sentence_spans
+from rag.prompting import LIST_MARK, Passage, is_question, is_yes_no_question, sentence_spans
 
 # A sentence shorter than this says too little to stand alone as the answer's quote (a
 # heading, "Why?", a list item's first words).
@@ -55,7 +55,7 @@ def key_quote(question: str, question_vector: np.ndarray, passages: list[Passage
     spans = [(p, s, e) for p in passages for s, e in sentence_spans(p.text, p.start)]
     texts = [article_texts[p.hit.doc_id][s:e] for p, s, e in spans]
     keep = [i for i, t in enumerate(texts)
-            if not t.rstrip().rstrip("”\"’)").endswith("?") and len(t.split()) >= MIN_WORDS]
+            if not is_question(t) and len(t.split()) >= MIN_WORDS]
     if not keep:
         return None
     sims = embedder.embed([texts[i] for i in keep]) @ question_vector

@@ -106,6 +106,12 @@ class Passage:
     author: str = ""  # the article's author(s) (`Article.author`), if known
 
 
+def is_question(sentence: str) -> bool:
+    """The sentence asks (ends with "?", also inside closing quotes or a bracket): a passage's
+    question states nothing, so it neither supports a claim nor answers one."""
+    return sentence.rstrip().rstrip("”\"’)").endswith("?")
+
+
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """(start, end) of each sentence or line in `text`, shifted by `offset`, whitespace trimmed."""
     spans: list[tuple[int, int]] = []
