@@ -73,7 +73,8 @@ class Recorder(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         out = ""
-        options = banned_words_kwargs(self.inner, kwargs.get("banned_words") or ())
+        options = banned_words_kwargs(self.inner, kwargs.get("banned_words") or (),
+                                      continues=bool(kwargs.get("continues")))
         try:
             for chunk in self.inner.stream(messages, stop=stop, **options):
                 out += str(chunk.content)

@@ -257,7 +257,7 @@ class Assistant:
             # asked as what the passages say about it (see YES_NO_RETRY_QUESTION).
             log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
             raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t0, t_gen,
-                                            banned_words_kwargs(self.chat_model, REFUSAL_WORDS))
+                                            banned_words_kwargs(self.chat_model, REFUSAL_WORDS, continues=True))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
                                          retried=retried, compared=frozenset(p.hit.doc_id for p in both)),

@@ -79,7 +79,9 @@ class LlamaCppChat(BaseChatModel):
         bias = self._ban(llm, kwargs.get("banned_words") or ())
         system = payload[0]["content"] if payload and payload[0]["role"] == "system" else ""
         with self._lock:
-            self._states.before(llm, system)
+            # Every prompt starts from its evaluated system turn alone, so an answer does not
+            # depend on the question before it; the retry continues its own first prompt.
+            self._states.before(llm, system, continues=bool(kwargs.get("continues")))
             # Greedy decoding: answers must be reproducible and stay close to the passages.
             stream = llm.create_chat_completion(
                 payload, stream=True, temperature=0.0, top_k=1, repeat_penalty=1.05,
@@ -93,7 +95,6 @@ class LlamaCppChat(BaseChatModel):
                     if run_manager:
                         run_manager.on_llm_new_token(text, chunk=chunk)
                     yield chunk
-            self._states.after(llm, system)
 
     @staticmethod
     def _ban(llm: Any, words: Sequence[str]) -> dict[int, float]:
@@ -115,10 +116,13 @@ class LlamaCppChat(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
-def banned_words_kwargs(model: BaseChatModel, words: Sequence[str]) -> dict[str, Any]:
-    """Keyword arguments for `model.stream` that keep it from writing `words`, for backends
-    that can (`accepts_banned_words`); others, or no words, get none."""
-    return {"banned_words": list(words)} if words and getattr(model, "accepts_banned_words", False) else {}
+def banned_words_kwargs(model: BaseChatModel, words: Sequence[str], *, continues: bool = False) -> dict[str, Any]:
+    """Keyword arguments for `model.stream` that keep it from writing `words`, and (with
+    `continues`) let it reuse the previous prompt, which the call extends, for backends that
+    can (`accepts_banned_words`); others, or no words, get none."""
+    if not words or not getattr(model, "accepts_banned_words", False):
+        return {}
+    return {"banned_words": list(words), **({"continues": True} if continues else {})}
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:

@@ -1,21 +1,23 @@
-"""Keep the evaluated state of each system prompt, to put back after another prompt evicted it.
+"""Start every prompt from the same evaluated system prompt, so an answer never depends on
+the question asked before it.
 
-llama.cpp reuses the longest common token prefix of the previous prompt and the next one, so
-consecutive answers pay for their 95-token system prompt once. A follow-up breaks that: the
-rewrite (`rag.followup`) has its own system prompt, so the answer after it evaluates its
-system prompt again, ~1 s before the first token on these 2 cores. This module keeps, per
-system prompt, a copy of the model's context as the last call with that system prompt left
-it, and loads it back before the next call with the same system prompt whenever a call with
-another one came in between; llama.cpp then keeps the common prefix and evaluates the rest.
+llama.cpp reuses the longest token prefix the new prompt shares with the previous one and
+evaluates only the rest. That saves the 95-token system prompt (~1 s on these 2 cores), but
+the shared prefix also reaches into a passage when two questions retrieve it, and the same
+tokens evaluated in other batches give slightly different numbers: greedy decoding then
+flipped some answers between an answer and NOT COVERED depending on what was asked before
+(fresh f04: refused asked first in a process, answered after f03; docs/answers.md, stop 36).
+This module keeps, per system prompt, the model's state after evaluating that system prompt's
+turn alone, and before each call cuts the context back to it (or loads it, when a call with
+another system prompt came in between, as a follow-up's rewrite does). Every prompt is then
+evaluated as "system turn, then the rest", whatever came before. A call that continues the
+previous prompt (the retry after NOT COVERED shares its passages and question) keeps the
+whole context: that reuse depends only on its own first call.
 
-What a kept state costs: the context's KV cells (28.7 KB a token for the bundled 1.5B model,
-19.5 MB after a 681-token call; keeping it takes 0.03 s, loading it back 0.03 s, or 0.4-0.7 s
-the first time in a process, when llama-cpp-python first writes its whole logits buffer)
-and none of the logits. llama-cpp-python's own
-`LlamaRAMCache` keeps a copy of every row of logits too (291 MB a state, not counted by its
-size limit; docs/answers.md, stop 23), and the logits of a restored prefix are never read:
-the suffix is always evaluated afresh. Which prompts to send is left to the callers, loading
-the model to `rag.generation`.
+What a kept state costs: the context's KV cells for the system turn (28.7 KB a token for the
+bundled 1.5B model, ~3 MB) and none of the logits, which llama-cpp-python's `save_state` would
+copy a row of per token. Which prompts to send is left to the callers, loading the model to
+`rag.generation`.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+# Stands for the user's message when the chat template is rendered: what comes before it is
+# the system turn every prompt with that system prompt starts with.
+_MARK = "\ue000"
+
 
 class PromptStates:
-    """Per system prompt, the model's state after the latest call that began with it.
+    """Per system prompt, the model's state after evaluating its turn alone.
 
-    `before(llm, system)` runs before a call and `after(llm, system)` once it has finished;
-    both under the caller's lock, as the state is the one model context.
+    `before(llm, system)` runs before each call, under the caller's lock, as the state is the
+    one model context.
     """
 
     def __init__(self, limit: int = 4) -> None:
@@ -44,36 +50,59 @@ class PromptStates:
         self._current: str | None = None  # the system prompt the context now starts with
         self.restores = 0
 
-    def before(self, llm: Any, system: str) -> bool:
-        """Load the kept state for `system` if the context now starts with another system
-        prompt. Returns whether a state was loaded."""
+    def before(self, llm: Any, system: str, *, continues: bool = False) -> bool:
+        """Leave the context holding exactly `system`'s evaluated turn, or, when the call
+        `continues` the previous one with the same system prompt, as it is. Returns whether a
+        kept state was loaded (another system prompt came in between)."""
+        if continues and self._current == system:
+            return False
         current, self._current = self._current, system
         state = self._states.get(system)
-        if state is None or current == system:
+        if state is None:
+            tokens = system_turn_tokens(llm, system)
+            llm.reset()
+            if tokens:
+                llm.eval(tokens)
+                self._states[system] = _save_without_logits(llm)
+                while len(self._states) > self.limit:
+                    self._states.popitem(last=False)
+            return False
+        self._states.move_to_end(system)
+        if current == system:
+            # Every call with this system prompt started from its turn: cut back to it.
+            llm.n_tokens = min(llm.n_tokens, state.n_tokens)
             return False
         llm.load_state(state)
-        self._states.move_to_end(system)
         self.restores += 1
-        log.debug("restored the evaluated system prompt (%d tokens kept)", state.n_tokens)
+        log.debug("restored the evaluated system prompt (%d tokens)", state.n_tokens)
         return True
 
-    def after(self, llm: Any, system: str) -> None:
-        """Keep the context as this call left it, once per system prompt: the system prompt's
-        tokens are the same in every later state, and only they are certain to be reused."""
-        if system in self._states or llm.n_tokens == 0:
-            return
-        self._states[system] = _save_without_logits(llm)
-        while len(self._states) > self.limit:
-            self._states.popitem(last=False)
+
+def system_turn_tokens(llm: Any, system: str) -> list[int]:
+    """The tokens every prompt with `system` as its system message starts with, up to the
+    user's message, rendered with the model's own chat template; [] when the model has none
+    (the context is then evaluated afresh for every call)."""
+    template = (getattr(llm, "metadata", None) or {}).get("tokenizer.chat_template")
+    if not template:
+        return []
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def text(token: int) -> str:
+        return llm._model.token_get_text(token) if token != -1 else ""
+
+    formatter = Jinja2ChatFormatter(template=template, eos_token=text(llm.token_eos()),
+                                    bos_token=text(llm.token_bos()))
+    rendered = formatter(messages=[{"role": "system", "content": system}, {"role": "user", "content": _MARK}])
+    head = rendered.prompt.split(_MARK)[0]
+    return llm.tokenize(head.encode("utf-8"), add_bos=not rendered.added_special, special=True)
 
 
 def _save_without_logits(llm: Any) -> Any:
     """`llm.save_state()` with a single zero row of logits. `save_state` copies a row of
-    logits per evaluated token (296 MB after a 681-token call, 0.7 s the first time, on the
-    query path), so it is called with `n_tokens` set to 1, which bounds that copy; the KV cells
-    come from llama.cpp whatever `n_tokens` says. `Llama.load_state` broadcasts the one row
-    over the restored rows, and none is sampled from: llama-cpp-python re-evaluates at least
-    the last prompt token after a restore (`_requires_eval`)."""
+    logits per evaluated token, so it is called with `n_tokens` set to 1, which bounds that
+    copy; the KV cells come from llama.cpp whatever `n_tokens` says. `Llama.load_state`
+    broadcasts the one row over the restored rows, and none is sampled from: llama-cpp-python
+    re-evaluates at least the last prompt token after a restore (`_requires_eval`)."""
     n_tokens = llm.n_tokens
     llm.n_tokens = 1
     try:

@@ -251,3 +251,20 @@ def test_a_yes_no_answer_ends_with_the_article_sentence_nearest_the_question(bui
     assert last.text == f"“{nearest}”" and last.supported, ans.sentences
     cited = ans.citations[last.citations[0] - 1]
     assert nearest in cited.text and cited.quote == nearest
+
+
+def test_an_answer_is_the_same_asked_first_or_after_other_questions(built_index, embedder) -> None:
+    """Fresh f04 was refused when it was the first question a model was asked and answered
+    after any other: the first prompt was evaluated in one piece, later ones after the system
+    turn they shared with the previous prompt (rag.prompt_states). A model of its own, so that
+    this question really comes first."""
+    from rag.config import Settings
+    from rag.generation import build_chat_model
+
+    a = Assistant.load(built_index, embedder=embedder, chat_model=build_chat_model(Settings.load(llm="local")))
+    question = "We're not building chatbots or self-driving cars. Will we still need ML in our product?"
+    first = a.ask(question)
+    a.ask("Why is monitoring important for ML products?")
+    again = a.ask(question)
+    assert (first.raw_answer, first.refused) == (again.raw_answer, again.refused)
+    assert not first.refused, first.raw_answer
