@@ -67,6 +67,21 @@ _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", r
 _LIST_MARK = re.compile(rf"^(?:{LIST_MARK}|[A-Z]\]\s)\s*")
 
 
+# What the model adds after its claim, running to the end of the sentence: ", which can help
+# ...", ", allowing ...". A clause closed by a later comma ("The model, which the DS team
+# built, outputs ...") is inside the claim, not after it.
+_GLOSS = re.compile(r",\s+(?:which|allowing|enabling|helping|so that|thereby|leading to|resulting in|ensuring)\b[^,;]*$",
+                    re.IGNORECASE)
+_MIN_CLAIM_WORDS = 5  # a shorter head ("The churn model") is a subject, not a claim
+
+
+def _claim_before_gloss(text: str) -> str:
+    """`text` without a trailing gloss, as a sentence; "" when it has none, or too little is left."""
+    m = _GLOSS.search(text)
+    head = text[:m.start()].rstrip() if m else ""
+    return head + "." if len(head.split()) >= _MIN_CLAIM_WORDS else ""
+
+
 @dataclass(frozen=True)
 class VerifyConfig:
     min_support: float = 0.45  # blended score a sentence needs from a passage
@@ -159,28 +174,19 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     asked_names = names(question)
     author_names = names(" ".join(p.author for p in passages))
     pplain = [plain_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
-    # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
-    votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
-    for a, (text, cited) in enumerate(parts):
+
+    def support(text: str, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each passage's blended support for `text` (`row`: its similarity to every passage
+        sentence), and each passage's sentence most like it."""
         own = content_words(text)
-        # A question, or a copy of a section heading, claims nothing: with no answer in the
-        # passages the small model sometimes lists their headings (dev q32), and verbatim
-        # heading text would otherwise "support" itself.
-        if (text.rstrip().endswith("?") or _REFUSAL_TAIL.fullmatch(text)
-                or (own and not titles_answer and any(own <= h for h in heads))):
-            continue
-        if own and any(own <= content_words(s.text) for s in result.sentences if not s.verdict):
-            # Nothing a sentence shown before did not say: the small model loops on a sentence
-            # (rag.markers.repeat_start) or says it again in other order.
-            continue
         words = own - asked
         scores = np.zeros(len(passages))
         best_sent = np.full(len(passages), -1)
         for j, (i, _, _) in enumerate(psent):
             if asking[j]:
                 continue
-            if sims[a, j] > scores[i] or best_sent[i] < 0:
-                scores[i] = max(scores[i], sims[a, j])
+            if row[j] > scores[i] or best_sent[i] < 0:
+                scores[i] = max(scores[i], row[j])
                 best_sent[i] = j
         lexical = np.array([len(words & pw) / len(words) if words else 0.0 for pw in pwords])
         blended = (1 - cfg.lexical_weight) * scores + cfg.lexical_weight * lexical
@@ -218,6 +224,24 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         authors = named_authors(text, [p.author for p in passages])
         if authors:
             blended = blended * np.array([speaks_for(p, authors) for p in passages], dtype=float)
+        return blended, best_sent
+
+    # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
+    votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
+    for a, (text, cited) in enumerate(parts):
+        own = content_words(text)
+        # A question, or a copy of a section heading, claims nothing: with no answer in the
+        # passages the small model sometimes lists their headings (dev q32), and verbatim
+        # heading text would otherwise "support" itself.
+        if (text.rstrip().endswith("?") or _REFUSAL_TAIL.fullmatch(text)
+                or (own and not titles_answer and any(own <= h for h in heads))):
+            continue
+        if own and any(own <= content_words(s.text) for s in result.sentences if not s.verdict):
+            # Nothing a sentence shown before did not say: the small model loops on a sentence
+            # (rag.markers.repeat_start) or says it again in other order.
+            continue
+        row = sims[a]
+        blended, best_sent = support(text, row)
         verdict = _VERDICT.match(text)
         added = own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS
         if (verdict and len(added) <= 1) or (yes_no and not added):
@@ -237,6 +261,18 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         if not keep:
             top = int(np.argmax(blended))
             keep = [top + 1] if blended[top] >= cfg.min_support else []
+        if not keep and (head := _claim_before_gloss(text)):
+            # "The churn model provides a probability of customer churn, which can help the
+            # business make decisions about retaining customers or taking action to prevent
+            # churn" (dev q17): the passage states the claim ("it outputs a probability only";
+            # 0.64 alone), and the model's own gloss after ", which" sank the sentence to 0.42.
+            # Shown is the part a passage supports.
+            head_row = embedder.embed([head])[0] @ pvecs.T
+            head_blended, head_best = support(head, head_row)
+            top = int(np.argmax(head_blended))
+            if head_blended[top] >= cfg.min_support:
+                keep = [n for n in valid if head_blended[n - 1] >= cfg.min_support] or [top + 1]
+                text, own, row, blended, best_sent = head, content_words(head), head_row, head_blended, head_best
         if not keep and own and own <= asked:
             continue  # the model restating the question: no claim to flag, just noise to drop
         if verdict and keep:
@@ -255,7 +291,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # work."
             text = "“" + _LIST_MARK.sub("", ptexts[source].strip()) + "”"
         result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
-        votes.append((a, {n: (float(sims[a, best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
+        votes.append((a, {n: (float(row[best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
                           if best_sent[n - 1] >= 0}))
     if len(result.sentences) > cfg.max_sentences:
         qvec = question_vector if question_vector is not None else embedder.embed_query(question)

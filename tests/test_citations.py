@@ -412,3 +412,26 @@ def test_a_sentence_that_adds_nothing_to_an_earlier_one_is_dropped(embedder):
     assert render(result, {1: 1}) == ("Monitoring is not optional. [1] Models become stale over time"
                                       " without anyone noticing. [1]")
 
+
+
+def test_a_claim_is_kept_without_the_models_trailing_gloss(embedder):
+    """Dev q17: the passage states the claim, the model's ", which ..." sank the whole sentence."""
+    text = ("A DS team may design a customer churn model but it outputs a probability only, and maybe a "
+            "measure of confidence in this value. What will you do with that?")
+    articles = {"hope.md": text}
+    hit = Hit(Chunk("hope.md", 0, 0, len(text), "", text), "hope.md", 1.0, 0.5, 1.0, 1)
+    passages = [Passage(1, hit, 0, len(text), text)]
+    q = "If the data scientists build me a churn model, what do I actually get out of it?"
+    glossed = ("The churn model provides a probability of customer churn, which can help the business make "
+               "decisions about retaining customers or taking action to prevent churn [1].")
+    config = VerifyConfig(min_support=0.5)
+    result = verify(glossed, passages, articles, embedder, config, question=q)
+    assert [s.text for s in result.sentences] == ["The churn model provides a probability of customer churn."]
+    assert result.sentences[0].supported and result.sentences[0].passages == [1]
+    # Without the fallback the whole sentence is what was checked, and it falls short.
+    whole = verify(glossed.replace(", which", " which"), passages, articles, embedder, config, question=q)
+    assert not whole.any_supported
+    # A clause closed by a later comma is inside the claim: nothing is cut from it.
+    inside = ("The churn model, which the data scientists build for you, helps the business decide "
+              "how to retain customers [1].")
+    assert not verify(inside, passages, articles, embedder, config, question=q).any_supported
