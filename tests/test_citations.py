@@ -18,6 +18,12 @@ def _passages() -> list[Passage]:
     return out
 
 
+def _one_passage(doc: str, text: str) -> tuple[dict[str, str], list[Passage]]:
+    """An article of `text` alone, shown whole as passage 1."""
+    hit = Hit(Chunk(doc, 0, 0, len(text), "", text), doc, 1.0, 0.5, 1.0, 1)
+    return {doc: text}, [Passage(1, hit, 0, len(text), text)]
+
+
 def test_wrong_citation_is_repointed_to_the_supporting_passage(embedder):
     answer = "Monitoring is not optional because models become stale [2]."
     result = verify(answer, _passages(), ARTICLES, embedder)
@@ -95,9 +101,7 @@ def test_restated_question_is_dropped_not_flagged(embedder):
 
 def test_invented_number_is_unsupported_even_if_the_passage_has_that_digit(embedder):
     text = "The course took almost 18 months. I follow a 3 step process to learn concepts."
-    articles = {"c.md": text}
-    hit = Hit(Chunk("c.md", 0, 0, len(text), "", text), "c.md", 1.0, 0.5, 1.0, 1)
-    passages = [Passage(1, hit, 0, len(text), text)]
+    articles, passages = _one_passage("c.md", text)
     q = "How long did the course take?"
     stated = verify("The course took almost 18 months [1].", passages, articles, embedder, question=q)
     assert stated.sentences[0].supported
@@ -110,9 +114,7 @@ def test_a_number_stated_over_another_period_is_unsupported(embedder):
     that followed"."""
     text = ("In the 72 hours that followed, I explained retrieval augmented generation to other people."
             " I can only commit to learning for less than 10 hours per week.")
-    articles = {"c.md": text}
-    hit = Hit(Chunk("c.md", 0, 0, len(text), "", text), "c.md", 1.0, 0.5, 1.0, 1)
-    passages = [Passage(1, hit, 0, len(text), text)]
+    articles, passages = _one_passage("c.md", text)
     q = "How many hours a week does the author spend learning now?"
     invented = verify("The author spends 72 hours a week learning now [1].", passages, articles, embedder, question=q)
     assert not invented.sentences[0].supported
@@ -186,9 +188,7 @@ def test_a_passage_sentence_with_the_questions_word_swapped_in_is_not_supported(
     words prove nothing, so only the alignment with the copied sentence shows the swap."""
     text = ("In healthcare, AI has been used to analyze medical data and assist in diagnosing diseases. "
             "In finance, AI algorithms have been utilized for fraud detection and risk assessment.")
-    articles = {"ai.md": text}
-    hit = Hit(Chunk("ai.md", 0, 0, len(text), "", text), "ai.md", 1.0, 0.5, 1.0, 1)
-    passages = [Passage(1, hit, 0, len(text), text)]
+    articles, passages = _one_passage("ai.md", text)
     answer = ("AI algorithms have been utilized for fraud detection and risk assessment [1]. "
               "In finance, AI has been employed to analyze medical data and assist in diagnosing diseases [1].")
     result = verify(answer, passages, articles, embedder, question="Examples of AI use in finance?")
@@ -418,9 +418,7 @@ def test_a_claim_is_kept_without_the_models_trailing_gloss(embedder):
     """Dev q17: the passage states the claim, the model's ", which ..." sank the whole sentence."""
     text = ("A DS team may design a customer churn model but it outputs a probability only, and maybe a "
             "measure of confidence in this value. What will you do with that?")
-    articles = {"hope.md": text}
-    hit = Hit(Chunk("hope.md", 0, 0, len(text), "", text), "hope.md", 1.0, 0.5, 1.0, 1)
-    passages = [Passage(1, hit, 0, len(text), text)]
+    articles, passages = _one_passage("hope.md", text)
     q = "If the data scientists build me a churn model, what do I actually get out of it?"
     glossed = ("The churn model provides a probability of customer churn, which can help the business make "
                "decisions about retaining customers or taking action to prevent churn [1].")
