@@ -2,9 +2,9 @@
 
 `ArticleNames.of(articles)` reads every article's names once, into maps from a word to the
 articles it can name, so a question is matched by looking its own words up rather than by
-checking it against every article. Checked article by article, the assistant paid ~1 ms per
-article on every question (regexes per author, title words stemmed anew): 0.9 s a question at
-1,000 articles, 8 s at 10,000 (docs/answers.md, stop 37). The rules themselves:
+checking it against every article. Checked article by article (regexes per author, title
+words stemmed anew), every question paid 0.44 s at 1,000 articles and 4.6 s at 10,000; looked
+up, 0.04-0.05 ms (`benchmarks/name_lookup.py`, docs/answers.md, stop 37). The rules themselves:
 
 - An author is named by full name, or by surname as a capitalised word (`rag.claims.named_authors`).
 - A publication ("The Prowess newsletter") names its article when no other article has it.
