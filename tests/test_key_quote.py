@@ -71,3 +71,17 @@ def test_a_bulleted_sentence_is_quoted_and_spanned_without_its_bullet(embedder):
     quote = key_quote(QUESTION, embedder.embed_query(QUESTION), [passage], {"a.md": text}, embedder, ["Yes."],
                       min_similarity=0.5)
     assert quote is not None and quote.text == STANCE and text[quote.start:quote.end] == STANCE
+
+
+def test_a_bare_verdict_is_answered_with_the_quote_not_refused(built_index, embedder):
+    """Blind b02: the model's whole answer was "Yes, <the question restated>", a bare verdict
+    no passage can support. With the article's sentence nearest to the question it is an
+    answer (the verdict flagged, the quote cited); without one, a refusal as before."""
+    data, qvec, hits, texts, passages = _setup(built_index, embedder, QUESTION)
+    raw = "Yes, as an ML PM, you are still the one who designs the whole feature."
+    ans = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig()).answer(
+        QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings())
+    assert not ans.refused
+    assert [(s.text, s.supported) for s in ans.sentences] == [(raw, False), (f"“{STANCE}”", True)]
+    off = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig(), key_quote_min=0)
+    assert off.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings()).refused
