@@ -82,6 +82,19 @@ def _claim_before_gloss(text: str) -> str:
     return head + "." if len(head.split()) >= _MIN_CLAIM_WORDS else ""
 
 
+# The turn of a comparison: "X does this, while Y does that".
+_CONTRAST = re.compile(r",?\s+(?:while|whereas)\s+|;\s+(?:while|whereas|but)\s+", re.IGNORECASE)
+
+
+def _contrasted(text: str) -> list[str]:
+    """The two sides of a comparison sentence, each as a sentence; [] for any other sentence,
+    or when a side is too short to claim anything."""
+    parts = _CONTRAST.split(text.rstrip().rstrip("."), maxsplit=1)
+    if len(parts) != 2 or any(len(p.split()) < _MIN_CLAIM_WORDS - 1 for p in parts):
+        return []
+    return [parts[0].strip() + ".", parts[1].strip()[:1].upper() + parts[1].strip()[1:] + "."]
+
+
 @dataclass(frozen=True)
 class VerifyConfig:
     min_support: float = 0.45  # blended score a sentence needs from a passage
@@ -273,6 +286,25 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             if head_blended[top] >= cfg.min_support:
                 keep = [n for n in valid if head_blended[n - 1] >= cfg.min_support] or [top + 1]
                 text, own, row, blended, best_sent = head, content_words(head), head_row, head_blended, head_best
+        # passage -> (similarity, passage sentence) of each half of a comparison, when checked so
+        halves_vote: dict[int, tuple[float, int]] = {}
+        if halves := _contrasted(text):
+            # "Gavish's advice emphasizes understanding the technology and the process, while
+            # Hope's focuses on moving from PM to ML PM [2]" (a comparison of two articles):
+            # each side is a claim about one article. Checked whole, the sentence was either
+            # supported by one side's passage alone (and the comparison refused for citing one
+            # article) or by neither. Each half is checked on its own; when both check out, the
+            # sentence is cited to the passage of each, else it is judged whole.
+            checks = []
+            for half in halves:
+                half_row = embedder.embed([half])[0] @ pvecs.T
+                half_blended, half_best = support(half, half_row)
+                top = int(np.argmax(half_blended))
+                checks.append((float(half_blended[top]), top + 1, float(half_row[half_best[top]]), int(half_best[top])))
+            if all(score >= cfg.min_support for score, *_ in checks):
+                keep = list(dict.fromkeys(n for _, n, _, _ in checks))
+                halves_vote = {n: (sim, j) for _, n, sim, j in checks if j >= 0}
+                blended = np.full(len(passages), min(score for score, *_ in checks))
         if not keep and own and own <= asked:
             continue  # the model restating the question: no claim to flag, just noise to drop
         if verdict and keep:
@@ -282,7 +314,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             result.sentences.append(CheckedSentence(verdict.group(0).strip(), [], False, 0.0, verdict=True))
             votes.append((a, {}))
             text = text[verdict.end():]
-        source = best_sent[keep[0] - 1] if keep else -1
+        source = best_sent[keep[0] - 1] if keep and not halves_vote else -1
         if source >= 0 and is_first_person_copy(text, ptexts[source]):
             # The article's "I" is not the assistant's: a copied first-person sentence is a quote,
             # and a quote is the article's words exactly. The model's near copies changed them:
@@ -291,8 +323,8 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # work."
             text = "“" + _LIST_MARK.sub("", ptexts[source].strip()) + "”"
         result.sentences.append(CheckedSentence(text, keep, bool(keep), float(blended.max())))
-        votes.append((a, {n: (float(row[best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
-                          if best_sent[n - 1] >= 0}))
+        votes.append((a, halves_vote or {n: (float(row[best_sent[n - 1]]), int(best_sent[n - 1])) for n in keep
+                                         if best_sent[n - 1] >= 0}))
     if len(result.sentences) > cfg.max_sentences:
         qvec = question_vector if question_vector is not None else embedder.embed_query(question)
         # The answer parts are embedded already: rank by them, with no second embedding call.

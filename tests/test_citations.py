@@ -433,3 +433,15 @@ def test_a_claim_is_kept_without_the_models_trailing_gloss(embedder):
     inside = ("The churn model, which the data scientists build for you, helps the business decide "
               "how to retain customers [1].")
     assert not verify(inside, passages, articles, embedder, config, question=q).any_supported
+
+
+def test_each_side_of_a_comparison_is_checked_against_its_own_passage(embedder):
+    """"X does this, while Y does that" claims one thing of each article: cited to both."""
+    both = "Models become stale over time without anyone noticing, while communication is the core skill of an ML PM [1]."
+    result = verify(both, _passages(), ARTICLES, embedder)
+    assert result.sentences[0].supported and result.sentences[0].passages == [1, 2]
+    assert result.sentences[0].text == both.replace(" [1]", "")
+    assert set(result.quotes) == {1, 2}
+    # A side no passage supports: the sentence is judged whole, and the other article is not cited.
+    invented = "Models become stale over time without anyone noticing, while croissants are the best breakfast in Paris [1]."
+    assert 2 not in verify(invented, _passages(), ARTICLES, embedder).sentences[0].passages
