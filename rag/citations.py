@@ -29,6 +29,7 @@ from rag.claims import (
     states,
     swaps_in_asked,
 )
+from rag.clauses import claim_before_gloss, contrasted
 from rag.embedding import Embedder
 from rag.markers import split_answer
 from rag.prompting import (
@@ -65,34 +66,6 @@ _ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"dat
 _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
 # A bullet, number or reply label opening a passage sentence: not part of a quote of it.
 _LIST_MARK = re.compile(rf"^(?:{LIST_MARK}|[A-Z]\]\s)\s*")
-
-
-# What the model adds after its claim, running to the end of the sentence: ", which can help
-# ...", ", allowing ...". A clause closed by a later comma ("The model, which the DS team
-# built, outputs ...") is inside the claim, not after it.
-_GLOSS = re.compile(r",\s+(?:which|allowing|enabling|helping|so that|thereby|leading to|resulting in|ensuring)\b[^,;]*$",
-                    re.IGNORECASE)
-_MIN_CLAIM_WORDS = 5  # a shorter head ("The churn model") is a subject, not a claim
-
-
-def _claim_before_gloss(text: str) -> str:
-    """`text` without a trailing gloss, as a sentence; "" when it has none, or too little is left."""
-    m = _GLOSS.search(text)
-    head = text[:m.start()].rstrip() if m else ""
-    return head + "." if len(head.split()) >= _MIN_CLAIM_WORDS else ""
-
-
-# The turn of a comparison: "X does this, while Y does that".
-_CONTRAST = re.compile(r",?\s+(?:while|whereas)\s+|;\s+(?:while|whereas|but)\s+", re.IGNORECASE)
-
-
-def _contrasted(text: str) -> list[str]:
-    """The two sides of a comparison sentence, each as a sentence; [] for any other sentence,
-    or when a side is too short to claim anything."""
-    parts = _CONTRAST.split(text.rstrip().rstrip("."), maxsplit=1)
-    if len(parts) != 2 or any(len(p.split()) < _MIN_CLAIM_WORDS - 1 for p in parts):
-        return []
-    return [parts[0].strip() + ".", parts[1].strip()[:1].upper() + parts[1].strip()[1:] + "."]
 
 
 @dataclass(frozen=True)
@@ -274,7 +247,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         if not keep:
             top = int(np.argmax(blended))
             keep = [top + 1] if blended[top] >= cfg.min_support else []
-        if not keep and (head := _claim_before_gloss(text)):
+        if not keep and (head := claim_before_gloss(text)):
             # "The churn model provides a probability of customer churn, which can help the
             # business make decisions about retaining customers or taking action to prevent
             # churn" (dev q17): the passage states the claim ("it outputs a probability only";
@@ -288,7 +261,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
                 text, own, row, blended, best_sent = head, content_words(head), head_row, head_blended, head_best
         # passage -> (similarity, passage sentence) of each half of a comparison, when checked so
         halves_vote: dict[int, tuple[float, int]] = {}
-        if halves := _contrasted(text):
+        if halves := contrasted(text):
             # "Gavish's advice emphasizes understanding the technology and the process, while
             # Hope's focuses on moving from PM to ML PM [2]" (a comparison of two articles):
             # each side is a claim about one article. Checked whole, the sentence was either
