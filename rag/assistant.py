@@ -28,6 +28,7 @@ from rag.citations import VerifyConfig
 from rag.claims import content_words
 from rag.compose import AnswerComposer, is_not_covered
 from rag.config import Settings
+from rag.documents import Article
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError, RagError
 from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
@@ -94,7 +95,7 @@ class Assistant:
         self._lock = threading.Lock()
         self._retriever = self._load_retriever()
         # The loaded articles' names, indexed once per generation (rag.article_names).
-        self._names: tuple[dict[str, Any], ArticleNames] | None = None
+        self._names: tuple[dict[str, Article], ArticleNames] | None = None
         self.composer = AnswerComposer(embedder, settings.corpus_dir, VerifyConfig(
             settings.verify_min_support, settings.verify_lexical_weight,
             retry_min_support=settings.verify_retry_min_support), settings.key_quote_min_similarity)

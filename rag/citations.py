@@ -212,6 +212,12 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             blended = blended * np.array([speaks_for(p, authors) for p in passages], dtype=float)
         return blended, best_sent
 
+    def support_alone(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`support` for a part of an answer sentence, embedded on its own: (its similarity to
+        every passage sentence, each passage's support, each passage's sentence most like it)."""
+        part_row = embedder.embed([part])[0] @ pvecs.T
+        return (part_row, *support(part, part_row))
+
     # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
     votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
     for a, (text, cited) in enumerate(parts):
@@ -253,8 +259,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # churn" (dev q17): the passage states the claim ("it outputs a probability only";
             # 0.64 alone), and the model's own gloss after ", which" sank the sentence to 0.42.
             # Shown is the part a passage supports.
-            head_row = embedder.embed([head])[0] @ pvecs.T
-            head_blended, head_best = support(head, head_row)
+            head_row, head_blended, head_best = support_alone(head)
             top = int(np.argmax(head_blended))
             if head_blended[top] >= cfg.min_support:
                 keep = [n for n in valid if head_blended[n - 1] >= cfg.min_support] or [top + 1]
@@ -270,8 +275,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # sentence is cited to the passage of each, else it is judged whole.
             checks = []
             for half in halves:
-                half_row = embedder.embed([half])[0] @ pvecs.T
-                half_blended, half_best = support(half, half_row)
+                half_row, half_blended, half_best = support_alone(half)
                 top = int(np.argmax(half_blended))
                 checks.append((float(half_blended[top]), top + 1, float(half_row[half_best[top]]), int(half_best[top])))
             if all(score >= cfg.min_support for score, *_ in checks):

@@ -111,8 +111,10 @@ class Settings(BaseSettings):
     verify_retry_min_support: float = 0.50
     # A yes/no question's answer that leaves out the passage sentence most like the question
     # ends with it, quoted, when its cosine to the question is at least this (rag.key_quote;
-    # 0 = never). 0.5: on the five eval sets it added 2 key facts and no off-evidence
-    # citation (docs/answers.md, stop 36).
+    # 0 = never); an answer that is only a bare verdict is then answered with it rather than
+    # refused. 0.5: on the five eval sets it added 2 key facts and no off-evidence citation
+    # (docs/answers.md, stop 36); 0.45 and 0.4 turned more refusals into answers whose quotes
+    # missed the point (stop 37).
     key_quote_min_similarity: float = 0.5
 
     # --- generation -----------------------------------------------------------------------

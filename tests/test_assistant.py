@@ -167,6 +167,24 @@ def test_assistant_follows_a_rebuild(corpus_settings, embedder):
     assert hits[0].doc_id == "kanban.md"
 
 
+def test_a_new_articles_author_is_known_after_a_rebuild(corpus_settings, embedder):
+    """The article names are indexed once per loaded index (rag.article_names): a question
+    before the rebuild indexes them, and one after it must find the new article's author."""
+    def titles_read(a: Assistant, question: str) -> list[str]:
+        return next(e.titles for e in a.stream(question, progress=True) if isinstance(e, Reading))
+
+    update_index(corpus_settings, embedder)
+    a = Assistant.load(corpus_settings, embedder=embedder, chat_model=ScriptedChat(reply="Monitoring [1].", calls=[]))
+    question = "What does Okafor say about WIP limits on a kanban board for the data science team?"
+    before = titles_read(a, "Why is monitoring important for ML products?")
+    (corpus_settings.corpus_dir / "kanban.md").write_text(
+        "---\ntitle: Kanban for PMs\nauthor: Dana Okafor\n---\nA kanban board with WIP limits keeps the data "
+        "science team focused on one model at a time.\n")
+    update_index(corpus_settings, embedder)
+    # Named by her surname, only her article is read; a stale index of names would add others.
+    assert before and titles_read(a, question) == ["Kanban for PMs"]
+
+
 class _FirstRefusesThenAnswers(ScriptedChat):
     """`first` (NOT COVERED) on the first call, then `reply`: the small model's typical false refusal."""
 
