@@ -26,6 +26,19 @@ _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 # "(see [2])" without its marker: the empty parentheses it would leave in the sentence.
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
+# "The passage from [2] states that having a DS background helps" (blind3 d12, d17): a marker
+# named as the source of a claim. Stripped, it left "The passage from states that ...". The
+# frame says only where the claim is from, which the citation shows: the claim is kept, cited.
+_PASSAGE = r"(?:the\s+|this\s+)?(?:passage|article|post|text|source)\s+(?:from\s+|in\s+)?"
+_MARK = r"\[\d+(?:\s*,\s*\d+)*\]"
+_SOURCE_SAYS_THAT = re.compile(
+    rf"^(?:{_PASSAGE}({_MARK})(?:\s+(?:also|further|then))?\s+(?:states?|says?|mentions?|suggests?|notes?|"
+    rf"explains?|argues?|adds?|points\s+out|highlights?|emphasi[sz]es?|shows?|stresses)(?:\s+by\s+stating)?"
+    rf"\s+that|according\s+to\s+({_MARK})\s*,)\s+(?=\w)", re.IGNORECASE)
+# "The passage from [2] emphasizes the importance of ...": no "that" to cut at, so the source
+# is called "the article"; the marker still cites it.
+_SOURCE_FROM = re.compile(rf"\b(the\s+|this\s+)?(?:passage|article|post|text|source)\s+from\s+({_MARK})",
+                          re.IGNORECASE)
 # Shorter sentences ("Yes.", a list label) may well come twice without a loop.
 _LOOP_MIN_WORDS = 4
 
@@ -44,6 +57,7 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
         if lead and out:
             out[-1][1].extend(int(n) for n in re.findall(r"\d+", lead.group(0)))
             sentence = sentence[lead.end():]
+        sentence = _without_source_frame(sentence)
         cited = [int(n) for m in _MARKER.finditer(sentence) for n in re.split(r"\s*,\s*", m.group(1))]
         clean = _STRAY_LABEL.sub("", _EMPTY_PARENS.sub("", _MARKER.sub("", sentence)).strip())
         if re.fullmatch(r"[\W\d]*", clean):  # a stray marker on its own line
@@ -52,6 +66,17 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
             continue
         out.append((clean, cited))
     return out
+
+
+def _without_source_frame(sentence: str) -> str:
+    """"The passage from [2] states that X" as "X [2]"; "The passage from [2] shows Y" as "The
+    article [2] shows Y"."""
+    frame = _SOURCE_SAYS_THAT.match(sentence)
+    if frame:
+        rest = sentence[frame.end():]
+        sentence = rest[:1].upper() + rest[1:] + " " + (frame.group(1) or frame.group(2))
+    return _SOURCE_FROM.sub(lambda m: ("The" if m.group(0)[0].isupper() else "the") + " article " + m.group(2),
+                            sentence)
 
 
 # A marker standing for an article rather than citing a sentence: opening the answer, a line or

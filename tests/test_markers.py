@@ -42,6 +42,21 @@ def test_list_labels_missing_their_opening_bracket_are_dropped():
     assert split_answer("Plan B] stays.") == [("Plan B] stays.", [])]  # only a label opening a sentence
 
 
+def test_a_marker_named_as_the_source_of_a_claim_leaves_the_claim_cited():
+    """blind3 d12 showed "The passage from states that having the background in DS ..."."""
+    parts = split_answer("The passage from [2] states that having the background in DS is incredibly helpful."
+                         " According to [1], the model goes stale. The passage [3] also mentions that PMs listen.")
+    assert parts == [("Having the background in DS is incredibly helpful.", [2]),
+                     ("The model goes stale.", [1]), ("PMs listen.", [3])]
+    # No "that" to cut at: the source is "the article", still cited.
+    parts = split_answer("The passage from [4] also highlights the intersection of DS and engineering."
+                         " Read the passage from [1] first.")
+    assert parts == [("The article also highlights the intersection of DS and engineering.", [4]),
+                     ("Read the article first.", [1])]
+    # A passage named without a marker is the model's wording, left alone.
+    assert split_answer("The passage states that PMs listen. [1]") == [("The passage states that PMs listen.", [1])]
+
+
 def _titled(titles: list[str]) -> list[Passage]:
     texts = ["Monitoring is not optional.", "An ML PM partners with the data science team."]
     return [Passage(n, Hit(Chunk(d, 0, 0, len(t), "", t), title, 1.0, 0.5, 1.0, n), 0, len(t), t)
