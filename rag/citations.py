@@ -7,7 +7,8 @@ content words). A marker that names no passage, or a passage that does not suppo
 sentence, is re-pointed to the passage that does or removed; a sentence that no passage
 supports is flagged `supported=False`. Each citation carries its best supporting quote as
 an exact substring of the article. Reading the markers out of the reply is `rag.markers`';
-retrieval and generation are left to other modules.
+the score of a sentence against each passage is `rag.support`'s; retrieval and generation
+are left to other modules.
 """
 
 from __future__ import annotations
@@ -17,30 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.claims import (
-    content_words,
-    is_first_person_copy,
-    named_authors,
-    names,
-    names_in,
-    plain_words,
-    quantities,
-    speaks_for,
-    states,
-    swaps_in_asked,
-)
+from rag.claims import content_words, is_first_person_copy
 from rag.clauses import claim_before_gloss, contrasted
 from rag.embedding import Embedder
 from rag.markers import split_answer
-from rag.prompting import (
-    LIST_MARK,
-    NOT_COVERED,
-    Passage,
-    asks_which_article,
-    is_question,
-    is_yes_no_question,
-    sentence_spans,
-)
+from rag.prompting import LIST_MARK, NOT_COVERED, Passage, is_yes_no_question
+from rag.support import PassageSupport
 
 # A leading yes or no with its punctuation: alone or with only the question's words ("Yes,
 # <the question restated>") it is a bare verdict; before a claim of its own it is split off.
@@ -51,16 +34,6 @@ _VERDICT_WORDS = frozenset({"yes", "don", "doesn", "isn", "aren", "won", "didn",
 # verdict too (stemmed, as content_words returns them).
 _ATTRIBUTION_WORDS = frozenset({"passag", "articl", "suggest", "say", "said", "state", "mention",
                                 "indic", "accord"})
-# The frame of "Which article should I read to learn about ...?": what is left is the topic a
-# passage must be about for its article to be the answer (stemmed).
-_FRAME_WORDS = frozenset({"articl", "post", "piec", "guid", "newslett", "blog", "sourc", "read", "learn",
-                          "talk", "cover", "discuss", "explain", "mention", "describ", "write", "find",
-                          "say", "tell", "best", "good", "recommend", "look", "go"})
-_TOPIC_SHARE = 0.75  # of the topic words, found in the passage (3 of 4)
-# Abbreviations a topic word may be spelled as in a passage, and back (stemmed words).
-_ALIASES = {"pm": {"product", "manag"}, "pms": {"product", "manag"}, "ds": {"data", "scienc"},
-            "ml": {"machin", "learn"}, "ai": {"artifici", "intellig"}, "llm": {"languag", "model"},
-            "llms": {"languag", "model"}, "nlp": {"natur", "languag", "process"}}
 # The refusal phrase tacked on after an answer ("... [2] Not covered", fresh f02): the model's
 # stop signal, not a claim, and flagged unsupported it would read as a refusal of the answer.
 _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
@@ -110,14 +83,6 @@ class Verification:
 
 
 
-def _on_topic(topic: set[str], passage_words: set[str]) -> bool:
-    """At least _TOPIC_SHARE of the topic words are in the passage, as written or abbreviated
-    ("PM" for "product manager" and back)."""
-    found = {w for w in topic if w in passage_words or (w in _ALIASES and _ALIASES[w] <= passage_words)}
-    found |= {w for w in topic for short, long in _ALIASES.items() if w in long and short in passage_words}
-    return len(found) >= _TOPIC_SHARE * len(topic)
-
-
 def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], embedder: Embedder,
            config: VerifyConfig | None = None, *, question: str = "",
            question_vector: np.ndarray | None = None) -> Verification:
@@ -125,99 +90,17 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
     question prove nothing (the model echoes the question), so lexical support counts only
     the sentence's other content words, against the passage text, title, byline and heading."""
     cfg = config or VerifyConfig()
-    asked = content_words(question)
     yes_no = is_yes_no_question(question)
-    # Asked which article to read, an article's title is the answer, not a copied heading.
-    titles_answer = asks_which_article(question)
-    topic = asked - _FRAME_WORDS if titles_answer else set()
     result = Verification()
     parts = split_answer(answer)
     if not parts or not passages:
         result.sentences = [CheckedSentence(t, [], False, 0.0) for t, _ in parts]
         return result
-    # Sentences of every passage, embedded once (cached by text).
-    psent: list[tuple[int, int, int]] = []  # (passage index, start, end)
-    for i, p in enumerate(passages):
-        psent += [(i, s, e) for s, e in sentence_spans(p.text, p.start)]
-    ptexts = [article_texts[passages[i].hit.doc_id][s:e] for i, s, e in psent]
-    pvecs = embedder.embed(ptexts)
+    # The passage sentences are embedded first, then the answer's (cached by text).
+    scorer = PassageSupport.build(passages, article_texts, embedder, question, cfg)
+    asked, ptexts = scorer.asked, scorer.ptexts
     avecs = embedder.embed([t for t, _ in parts])
-    sims = avecs @ pvecs.T  # (answer sentences, passage sentences)
-    # A passage's question states nothing: "Is it necessary for a non-technical PM to become as
-    # technical as a data scientist?" (a reader's question in the newsletter) supported "Yes,
-    # becoming an AI/ML PM requires a significant amount of technical knowledge" (dev q12).
-    asking = [is_question(t) for t in ptexts]
-    stated = [" ".join(t for (i, _, _), t, q in zip(psent, ptexts, asking, strict=True) if i == k and not q)
-              for k in range(len(passages))]
-    # The byline supports "Yael Gavish wrote the guide [1]" but is not a heading: a sentence
-    # naming only the author still claims something (who wrote it), so it is no heading copy.
-    pwords = [content_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {stated[k]}")
-              for k, p in enumerate(passages)]
-    bodies = [content_words(p.text) for p in passages]  # the text alone: a title word is no sibling
-    heads = [content_words(f"{p.hit.title} {p.hit.chunk.heading}") for p in passages]
-    pnumbers = [quantities(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
-    asked_numbers = {n for n, *_ in quantities(question)}
-    asked_names = names(question)
-    author_names = names(" ".join(p.author for p in passages))
-    pplain = [plain_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
-
-    def support(text: str, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each passage's blended support for `text` (`row`: its similarity to every passage
-        sentence), and each passage's sentence most like it."""
-        own = content_words(text)
-        words = own - asked
-        scores = np.zeros(len(passages))
-        best_sent = np.full(len(passages), -1)
-        for j, (i, _, _) in enumerate(psent):
-            if asking[j]:
-                continue
-            if row[j] > scores[i] or best_sent[i] < 0:
-                scores[i] = max(scores[i], row[j])
-                best_sent[i] = j
-        lexical = np.array([len(words & pw) / len(words) if words else 0.0 for pw in pwords])
-        blended = (1 - cfg.lexical_weight) * scores + cfg.lexical_weight * lexical
-        # A quantity is the claim itself ("3 hours a week"): a passage that never states it
-        # cannot support the sentence, however similar the rest of the wording is.
-        claimed = {q for q in quantities(text) if q[0] not in asked_numbers}
-        if claimed:
-            blended = blended * np.array([states(pn, claimed) for pn in pnumbers], dtype=float)
-        if topic and words and any(words <= h for h in heads):
-            # "Which article talks about pricing AI features?" answered with a title and the
-            # question's words: the title supports the sentence whatever the topic, so the
-            # passage must be about it. Other words ("Stratechery and Lenny have excellent
-            # articles ...", dev q07) are checked as usual.
-            blended = blended * np.array([_on_topic(topic, pw) for pw in pwords], dtype=float)
-        # A near copy of a passage's sentence with the question's word swapped in ("In finance,
-        # AI has been employed to analyze medical data", dev q18) claims for the question what
-        # the passage says of something else.
-        blended = blended * np.array([best_sent[i] < 0 or not swaps_in_asked(
-            text, ptexts[best_sent[i]], bodies[i], asked) for i in range(len(passages))], dtype=float)
-        # A name the question asks about ("How many weeks does CS50 take?") is no evidence in
-        # the lexical score, being the question's word, so "CS50 ... takes 18 months" passed on
-        # a passage about another course that took 18 months (a follow-up, stop 28). What a
-        # sentence says of a named thing, only a passage that names it can support.
-        # Authors' names are left to the author rule below: "Gavish's advice focuses on ...,
-        # while Hope's ..." (a comparison) names both, and no one passage names them both.
-        subject = names(text) & asked_names - author_names
-        if subject:
-            blended = blended * np.array([names_in(subject, pw) for pw in pplain], dtype=float)
-        # "Gavish says that ... [1]" cited to another author's article (fresh f11: the newsletter,
-        # which has no byline) puts words in her mouth, however well the words match: a sentence
-        # naming an author is supported only by her passages, or by passages that name her (an
-        # article quoting her). An answer that names nobody is not held to the question's
-        # author ("How does Hope's view compare with the others?" is answered from all
-        # articles); its sources show their bylines.
-        authors = named_authors(text, [p.author for p in passages])
-        if authors:
-            blended = blended * np.array([speaks_for(p, authors) for p in passages], dtype=float)
-        return blended, best_sent
-
-    def support_alone(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`support` for a part of an answer sentence, embedded on its own: (its similarity to
-        every passage sentence, each passage's support, each passage's sentence most like it)."""
-        part_row = embedder.embed([part])[0] @ pvecs.T
-        return (part_row, *support(part, part_row))
-
+    sims = avecs @ scorer.pvecs.T  # (answer sentences, passage sentences)
     # Per checked sentence: the answer part it came from, and passage -> (similarity, sentence).
     votes: list[tuple[int, dict[int, tuple[float, int]]]] = []
     for a, (text, cited) in enumerate(parts):
@@ -226,14 +109,14 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         # passages the small model sometimes lists their headings (dev q32), and verbatim
         # heading text would otherwise "support" itself.
         if (text.rstrip().endswith("?") or _REFUSAL_TAIL.fullmatch(text)
-                or (own and not titles_answer and any(own <= h for h in heads))):
+                or (own and not scorer.titles_answer and any(own <= h for h in scorer.heads))):
             continue
         if own and any(own <= content_words(s.text) for s in result.sentences if not s.verdict):
             # Nothing a sentence shown before did not say: the small model loops on a sentence
             # (rag.markers.repeat_start) or says it again in other order.
             continue
         row = sims[a]
-        blended, best_sent = support(text, row)
+        blended, best_sent = scorer.support(text, row)
         verdict = _VERDICT.match(text)
         added = own - asked - _VERDICT_WORDS - _ATTRIBUTION_WORDS
         if (verdict and len(added) <= 1) or (yes_no and not added):
@@ -259,7 +142,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # churn" (dev q17): the passage states the claim ("it outputs a probability only";
             # 0.64 alone), and the model's own gloss after ", which" sank the sentence to 0.42.
             # Shown is the part a passage supports.
-            head_row, head_blended, head_best = support_alone(head)
+            head_row, head_blended, head_best = scorer.support_alone(head)
             top = int(np.argmax(head_blended))
             if head_blended[top] >= cfg.min_support:
                 keep = [n for n in valid if head_blended[n - 1] >= cfg.min_support] or [top + 1]
@@ -275,7 +158,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             # sentence is cited to the passage of each, else it is judged whole.
             checks = []
             for half in halves:
-                half_row, half_blended, half_best = support_alone(half)
+                half_row, half_blended, half_best = scorer.support_alone(half)
                 top = int(np.argmax(half_blended))
                 checks.append((float(half_blended[top]), top + 1, float(half_row[half_best[top]]), int(half_best[top])))
             if all(score >= cfg.min_support for score, *_ in checks):
@@ -316,7 +199,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             if n not in best_quote or sim > best_quote[n][0]:
                 best_quote[n] = (sim, j)
     for n, (_, j) in best_quote.items():
-        _, s, e = psent[j]
+        _, s, e = scorer.psent[j]
         result.quotes[n] = (s, e)
     return result
 
