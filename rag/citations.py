@@ -37,6 +37,9 @@ _ATTRIBUTION_WORDS = frozenset({"passag", "articl", "suggest", "say", "said", "s
 # The refusal phrase tacked on after an answer ("... [2] Not covered", fresh f02): the model's
 # stop signal, not a claim, and flagged unsupported it would read as a refusal of the answer.
 _REFUSAL_TAIL = re.compile(r"\W*" + NOT_COVERED.replace(" ", r"\s+") + r"\W*", re.IGNORECASE)
+# A sentence that repeats an earlier one with one word swapped is dropped when it has at least
+# this many content words: "Models go stale" after "Models go wrong" is a claim of its own.
+_REWORDED_MIN_WORDS = 6
 # A bullet, number or reply label opening a passage sentence: not part of a quote of it.
 _LIST_MARK = re.compile(rf"^(?:{LIST_MARK}|[A-Z]\]\s)\s*")
 
@@ -111,9 +114,9 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         if (text.rstrip().endswith("?") or _REFUSAL_TAIL.fullmatch(text)
                 or (own and not scorer.titles_answer and any(own <= h for h in scorer.heads))):
             continue
-        if own and any(own <= content_words(s.text) for s in result.sentences if not s.verdict):
+        if own and any(_says_again(own, content_words(s.text)) for s in result.sentences if not s.verdict):
             # Nothing a sentence shown before did not say: the small model loops on a sentence
-            # (rag.markers.repeat_start) or says it again in other order.
+            # (rag.markers.repeat_start) or says it again in other order or other words.
             continue
         row = sims[a]
         blended, best_sent = scorer.support(text, row)
@@ -202,6 +205,15 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         _, s, e = scorer.psent[j]
         result.quotes[n] = (s, e)
     return result
+
+
+def _says_again(own: set[str], earlier: set[str]) -> bool:
+    """A sentence of content words `own` says what one of `earlier` said: nothing more, or the
+    same with one word swapped ("The article highlights the importance of understanding the
+    problem …" after "… emphasizes the importance of understanding the problem …", blind3
+    d17). Below _REWORDED_MIN_WORDS words a swapped word may be the whole claim."""
+    return own <= earlier or (len(own) >= _REWORDED_MIN_WORDS and len(own - earlier) <= 1
+                              and len(earlier - own) <= 1)
 
 
 def _most_relevant(sentences: list[CheckedSentence], likeness: np.ndarray, k: int) -> list[int]:

@@ -445,3 +445,16 @@ def test_each_side_of_a_comparison_is_checked_against_its_own_passage(embedder):
     # A side no passage supports: the sentence is judged whole, and the other article is not cited.
     invented = "Models become stale over time without anyone noticing, while croissants are the best breakfast in Paris [1]."
     assert 2 not in verify(invented, _passages(), ARTICLES, embedder).sentences[0].passages
+
+
+def test_a_sentence_said_again_with_one_word_swapped_is_shown_once(embedder):
+    """blind3 d17: "The article emphasizes the importance of …" then "The article highlights the
+    importance of …", the rest the same."""
+    answer = ("The article stresses that models become stale over time without anyone noticing [1]."
+              " The article highlights that models become stale over time without anyone noticing [1].")
+    result = verify(answer, _passages(), ARTICLES, embedder)
+    assert [s.text for s in result.sentences] == [
+        "The article stresses that models become stale over time without anyone noticing."]
+    # A short sentence with one word swapped may be a claim of its own.
+    short = verify("Monitoring is not optional [1]. Monitoring is not cheap [1].", _passages(), ARTICLES, embedder)
+    assert len(short.sentences) == 2
