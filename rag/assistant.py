@@ -25,16 +25,15 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.answer import Answer, Reading, Timings
 from rag.article_names import ArticleNames
 from rag.citations import VerifyConfig
-from rag.claims import content_words
 from rag.compose import AnswerComposer, is_not_covered
 from rag.config import Settings
 from rag.documents import Article
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
-from rag.errors import EmptyQuestionError, IndexChangedError, RagError
+from rag.errors import EmptyQuestionError, IndexChangedError
 from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
-from rag.generation import banned_words_kwargs, build_chat_model, describe, explain_llm_error
+from rag.generation import banned_words_kwargs, build_chat_model, describe
 from rag.langchain_retriever import LangChainRetriever
-from rag.markers import name_cited_articles, repeat_start, without_markers
+from rag.markers import name_cited_articles
 from rag.named_article import (
     article_passages,
     asks_for_summary,
@@ -44,13 +43,8 @@ from rag.named_article import (
     comparison_passages,
     summary_passages,
 )
-from rag.prompting import (
-    NOT_COVERED,
-    REFUSAL_WORDS,
-    Passage,
-    build_messages,
-    select_passages,
-)
+from rag.prompting import REFUSAL_WORDS, Passage, build_messages, select_passages
+from rag.reply_stream import says_nothing, stream_reply
 from rag.retrieval import Hit, HybridRetriever, RetrievalConfig
 from rag.store import IndexData
 from rag.stores import Store, open_retriever, open_store
@@ -244,10 +238,11 @@ class Assistant:
             titles = list(dict.fromkeys(p.hit.title for p in passages))
             yield Reading(standalone, titles, len(passages))
         t_gen = time.perf_counter()
-        raw = yield from self._generate(build_messages(standalone, passages), timings, t0, t_gen)
+        raw = yield from stream_reply(self.chat_model, build_messages(standalone, passages), timings, t0, t_gen,
+                                      self.settings)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
         named = name_cited_articles(raw, passages, standalone)
-        retried = (is_not_covered(raw) or _says_nothing(named)) and best >= retry_floor
+        retried = (is_not_covered(raw) or says_nothing(named)) and best >= retry_floor
         if retried:
             # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
             # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
@@ -257,8 +252,9 @@ class Assistant:
             # with a minority of the probability (see REFUSAL_WORDS). A yes/no question is
             # asked as what the passages say about it (see YES_NO_RETRY_QUESTION).
             log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
-            raw = yield from self._generate(build_messages(standalone, passages, retry=True), timings, t0, t_gen,
-                                            banned_words_kwargs(self.chat_model, REFUSAL_WORDS, continues=True))
+            raw = yield from stream_reply(self.chat_model, build_messages(standalone, passages, retry=True), timings,
+                                          t0, t_gen, self.settings,
+                                          banned_words_kwargs(self.chat_model, REFUSAL_WORDS, continues=True))
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
                                          retried=retried, compared=frozenset(p.hit.doc_id for p in both)),
@@ -304,55 +300,9 @@ class Assistant:
         pick = summary_passages if summary else article_passages
         return pick(article, qvec, self.embedder, **sizes)
 
-    def _generate(self, messages: list[tuple[str, str]], timings: Timings, t0: float, t_gen: float,
-                  options: dict[str, Any] | None = None) -> Iterator[str]:
-        """Stream one generation (returns the full text). A bare NOT COVERED is held back, so
-        the page never flashes it before a retry or the refusal message."""
-        raw, shown = "", False
-        stream = self.chat_model.stream(messages, **(options or {}))
-        try:
-            for chunk in stream:
-                piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
-                if not piece:
-                    continue
-                raw += piece
-                loop = repeat_start(raw)
-                if loop is not None:
-                    # Left alone, a loop runs to the token limit (9 s more on 2 cores for the
-                    # question in rag.markers.repeat_start), adding only the same sentence again.
-                    # The page then shows the verified answer, which says it once.
-                    log.info("the model repeats a sentence; generation stopped")
-                    raw = raw[:loop]
-                    break
-                if not shown and (NOT_COVERED.startswith(raw.strip().upper()[: len(NOT_COVERED)])
-                                  or _says_nothing(raw)):
-                    continue  # could still be NOT COVERED, or markers with no words yet: wait
-                if not timings.first_token_ms:
-                    timings.first_token_ms = (time.perf_counter() - t_gen) * 1000
-                    timings.wait_ms = (time.perf_counter() - t0) * 1000
-                yield raw if not shown else piece
-                shown = True
-        except RagError:
-            raise
-        except Exception as exc:  # backends raise their own types; users get one clear line
-            raise explain_llm_error(exc, self.settings) from exc
-        finally:
-            stream.close()  # now, not when collected: a stopped generation frees the model's lock
-        if not shown and not is_not_covered(raw) and not _says_nothing(raw):
-            timings.first_token_ms = timings.first_token_ms or (time.perf_counter() - t_gen) * 1000
-            timings.wait_ms = timings.wait_ms or (time.perf_counter() - t0) * 1000
-            yield raw
-        return raw
-
 
 def _done(answer: Answer, t0: float, made: Rewrite) -> Answer:
     answer.timings.total_ms = (time.perf_counter() - t0) * 1000
     answer.rewrite_proposed, answer.rewrite_note = made.proposed, made.note
     return answer
 
-
-def _says_nothing(raw: str) -> bool:
-    """No content word: empty, only citation markers, or list labels and stopwords around
-    them ("B [2] and C [3]", the bundled model's whole answer to "Examples of AI use in
-    finance?" when the passages were lettered lists)."""
-    return not content_words(without_markers(raw))
