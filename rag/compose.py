@@ -9,6 +9,7 @@ generation, and when to refuse without the LLM, are the assistant's (`rag.assist
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from rag.answer import Answer, Citation, SentenceCheck, Timings
 from rag.citations import CheckedSentence, Verification, VerifyConfig, render, verify
+from rag.claims import quantities
 from rag.embedding import Embedder
 from rag.key_quote import KeyQuote, key_quote
 from rag.markers import name_cited_articles
@@ -35,6 +37,14 @@ UNANSWERED_TEXT = (
     "I couldn't find a clear answer to that in the articles. The closest passages are listed"
     " below, each with its sentence nearest to your question."
 )
+
+# A question whose answer is a number: "What's the ideal ratio of data scientists to engineers?",
+# "How many hours a week …?", "What's the typical salary …?", "How much does it cost …?". Not
+# "how much" alone ("How much does the relationship with the DS team matter?") nor "how long"
+# ("until you need it" answers that).
+_ASKS_FOR_A_NUMBER = re.compile(
+    r"\bhow (?:many|often)\b|\bratio\b|\bpercent|\bsalar(?:y|ies)\b"
+    r"|\bhow much\b.*\b(?:cost|costs|pay|paid|charge|charges|earn|earns|make|makes)\b", re.IGNORECASE)
 
 
 def is_not_covered(raw: str) -> bool:
@@ -90,6 +100,8 @@ class AnswerComposer:
         by_n = {p.n: p for p in passages}
         if compared and len(compared & {by_n[n].hit.doc_id for s in checked.sentences for n in s.passages}) < 2:
             return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
+        if _no_number_for(standalone, checked):
+            return self.refusal(question, standalone, qvec, hits, data, timings, llm_called=True, raw=raw)
         if quote and not verdict_only:
             _add_quote(checked, quote)
         renumber: dict[int, int] = {}
@@ -131,6 +143,18 @@ class AnswerComposer:
             score=round(p.hit.dense, 4), quote_start=qs, quote_end=qe, quote=text[qs:qe],
             page=article.page_at(p.start), byline=article.byline,
         )
+
+
+def _no_number_for(question: str, checked: Verification) -> bool:
+    """`question` asks for a number and no supported sentence states one it did not ask with.
+    Asked "What's the ideal ratio of data scientists to engineers on an ML product team?", which
+    no article answers, the model wrote "… is 1:2." (flagged unsupported) and two general
+    sentences about DS and engineering that a passage does support, so the answer stood
+    (blind4 e20): the sentences that check out answer a question that was not asked."""
+    if not _ASKS_FOR_A_NUMBER.search(question):
+        return False
+    asked = {n for n, *_ in quantities(question)}
+    return not any(s.supported and {n for n, *_ in quantities(s.text)} - asked for s in checked.sentences)
 
 
 def _add_quote(checked: Verification, quote: KeyQuote) -> None:

@@ -86,3 +86,22 @@ def test_a_retried_answer_needs_more_support_per_claim(built_index, embedder):
     assert (VerifyConfig().min_support, VerifyConfig().retry_min_support) == (0.45, 0.50)
     a = Assistant.load(built_index, embedder=embedder)
     assert a.composer.verify_config.retry_min_support == built_index.verify_retry_min_support == 0.50
+
+
+def test_a_question_asking_for_a_number_needs_a_supported_sentence_that_states_one(built_index, embedder):
+    """blind4 e20: "… is 1:2" (unsupported) padded with a true sentence made the answer stand."""
+    question = "What's the ideal ratio of data scientists to engineers on a monitoring team?"
+    composer, data, qvec, hits, passages = _setup(built_index, embedder, question)
+    p = passages[0]
+    true = data.articles[p.hit.doc_id].text[p.start:p.end].split(". ")[0] + "."
+    raw = f"The ideal ratio of data scientists to engineers is 1:2. {true} [{p.n}]"
+    ans = composer.answer(question, question, qvec, raw, passages, hits, data, Timings())
+    assert ans.refused and ans.text == UNANSWERED_TEXT
+    # The same padding answers a question that asks for no number.
+    open_question = "Why does monitoring matter for ML products?"
+    composer, data, qvec, hits, passages = _setup(built_index, embedder, open_question)
+    p = passages[0]
+    true = data.articles[p.hit.doc_id].text[p.start:p.end].split(". ")[0] + "."
+    ans = composer.answer(open_question, open_question, qvec, f"Monitoring needs 1:2 staffing. {true} [{p.n}]",
+                          passages, hits, data, Timings())
+    assert not ans.refused
