@@ -30,6 +30,11 @@ _NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousan
                      half="0.5", dozen="12")
 _WORD = re.compile(r"[a-z0-9]+")
 _RATE = frozenset({"per", "each", "every"})  # "$8 per month": "per" is not the unit
+# "one" as a pronoun, not a count: "one's trade", "one of the best blogs", "no one", "which one".
+# Counted, an answer's "an excellent grasp of one's trade" needed a passage stating 1 of
+# something, and the near copy of "… your trade from the basics upwards" scored 0 (blind4 e14).
+_ONE_AFTER = frozenset({"s", "of", "another"})
+_ONE_BEFORE = frozenset({"no", "the", "which", "this", "that", "each", "every", "any", "some"})
 _PERIODS = frozenset({"second", "minut", "hour", "day", "week", "month", "quarter", "year", "sprint"})
 _STOP = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being it its"
@@ -67,6 +72,9 @@ def quantities(text: str) -> set[tuple[str, str, str]]:
             n = tok.replace(",", "").rstrip(".")
         elif tok in _NUMBER_WORDS:
             n = _NUMBER_WORDS[tok]
+            if tok == "one" and ((i + 1 < len(toks) and toks[i + 1] in _ONE_AFTER)
+                                 or (i > 0 and toks[i - 1] in _ONE_BEFORE)):
+                continue
         else:
             continue
         at = next((j for j in range(i + 1, min(i + 4, len(toks)))

@@ -22,6 +22,14 @@ def test_quantities_pair_numbers_with_their_unit_and_period():
     assert quantities("$8 per month") == quantities("$8 a month") == {("8", "month", "")}
 
 
+def test_one_as_a_pronoun_is_no_quantity():
+    """blind4 e14: "an excellent grasp of one's trade" needed a passage stating 1 of something."""
+    for text in ("a grasp of one's trade", "one of the best blogs", "no one noticed", "which one is it"):
+        assert quantities(text) == set(), text
+    assert quantities("one hour a week") == {("1", "hour", "week")}
+    assert quantities("it is one component of the feature") == {("1", "compon", "")}
+
+
 def test_a_passage_states_a_quantity_only_with_its_unit():
     passage = quantities("I follow a 3 step process. The course took almost 18 months.")
     assert states(passage, {("3", "step", "")}) and states(passage, {("18", "", "")})
