@@ -105,3 +105,21 @@ def test_a_question_asking_for_a_number_needs_a_supported_sentence_that_states_o
     ans = composer.answer(open_question, open_question, qvec, f"Monitoring needs 1:2 staffing. {true} [{p.n}]",
                           passages, hits, data, Timings())
     assert not ans.refused
+
+
+def test_only_an_invented_number_refuses_a_question_asking_for_one():
+    """"How many courses …?" answered by naming them states no number and is judged as usual;
+    a supported number answers it whatever else is flagged."""
+    from rag.citations import CheckedSentence, Verification
+    from rag.compose import _no_number_for
+
+    named = Verification([CheckedSentence("He recommends the Harvard course and the Codecademy path.", [1], True, 0.8)])
+    invented = Verification([CheckedSentence("He took 3 courses.", [], False, 0.3),
+                             CheckedSentence("He recommends the Harvard course.", [1], True, 0.8)])
+    stated = Verification([CheckedSentence("He took 3 courses.", [], False, 0.3),
+                           CheckedSentence("The course took almost 18 months.", [1], True, 0.8)])
+    question = "How many courses did he take?"
+    assert not _no_number_for(question, named)
+    assert _no_number_for(question, invented)
+    assert not _no_number_for(question, stated)
+    assert not _no_number_for("Which courses did he take?", invented)
