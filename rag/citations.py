@@ -100,7 +100,7 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         result.sentences = [CheckedSentence(t, [], False, 0.0) for t, _ in parts]
         return result
     # The passage sentences are embedded first, then the answer's (cached by text).
-    scorer = PassageSupport.build(passages, article_texts, embedder, question, cfg)
+    scorer = PassageSupport.build(passages, article_texts, embedder, question, cfg.lexical_weight)
     asked, ptexts = scorer.asked, scorer.ptexts
     avecs = embedder.embed([t for t, _ in parts])
     sims = avecs @ scorer.pvecs.T  # (answer sentences, passage sentences)

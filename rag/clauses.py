@@ -27,7 +27,9 @@ def claim_before_gloss(text: str) -> str:
     return head + "." if len(head.split()) >= _MIN_CLAIM_WORDS else ""
 
 
-# The turn of a comparison: "X does this, while Y does that".
+# The turn of a comparison: "X does this, while Y does that". Each side needs this many words
+# ("Hope's focuses on hiring" is a claim; "while others don't" is not).
+_MIN_SIDE_WORDS = 4
 _CONTRAST = re.compile(r",?\s+(?:while|whereas)\s+|;\s+(?:while|whereas|but)\s+", re.IGNORECASE)
 
 
@@ -35,6 +37,6 @@ def contrasted(text: str) -> list[str]:
     """The two sides of a comparison sentence, each as a sentence; [] for any other sentence,
     or when a side is too short to claim anything."""
     parts = _CONTRAST.split(text.rstrip().rstrip("."), maxsplit=1)
-    if len(parts) != 2 or any(len(p.split()) < _MIN_CLAIM_WORDS - 1 for p in parts):
+    if len(parts) != 2 or any(len(p.split()) < _MIN_SIDE_WORDS for p in parts):
         return []
     return [parts[0].strip() + ".", parts[1].strip()[:1].upper() + parts[1].strip()[1:] + "."]

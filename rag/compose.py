@@ -149,9 +149,9 @@ def _no_number_for(question: str, checked: Verification) -> bool:
     of data scientists to engineers on an ML product team?", which no article answers, the
     model wrote "… is 1:2." (flagged unsupported) and two general sentences about DS and
     engineering that a passage does support, so the answer stood (blind4 e20): the sentences
-    that check out answer a question that was not asked. An answer with no number at all
-    ("He recommends the Harvard course and the Codecademy path" for "How many courses …?") is judged as
-    usual."""
+    that check out answer a question that was not asked. An answer with no number at all ("He
+    recommends the Harvard course and the Codecademy path" for "How many courses …?") is judged
+    as usual."""
     if not _ASKS_FOR_A_NUMBER.search(question):
         return False
     asked = {n for n, *_ in quantities(question)}

@@ -16,8 +16,9 @@ import re
 
 from rag.prompting import Passage, asks_which_article, sentence_spans
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_GLUED = re.compile(r"([.!?])((?:[ \t]*\[\d+(?:\s*,\s*\d+)*\])+)(?=\s|$)")
+_MARK = r"\[\d+(?:\s*,\s*\d+)*\]"  # "[2]" or "[2, 3]"
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")  # the same, its numbers captured
+_GLUED = re.compile(rf"([.!?])((?:[ \t]*{_MARK})+)(?=\s|$)")
 # "6 parts: [1], [2], and [3]": markers used as the items of a list (the model does this when a
 # passage is a table of contents). Stripped one by one they would leave "6 parts:,, and.".
 _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
@@ -25,19 +26,18 @@ _MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 # "(see [2])" without its marker: the empty parentheses it would leave in the sentence.
 _EMPTY_PARENS = re.compile(r"\s*\((?:see|cf\.?|source:?)?\s*\)", re.IGNORECASE)
-_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
+_LEADING_MARKERS = re.compile(rf"(?:\s*{_MARK})+")
 # "The passage from [2] states that having a DS background helps" (blind3 d12, d17): a marker
 # named as the source of a claim. Stripped, it left "The passage from states that ...". The
 # frame says only where the claim is from, which the citation shows: the claim is kept, cited.
 _PASSAGE = r"(?:the\s+|this\s+)?(?:passage|article|post|text|source)\s+(?:from\s+|in\s+)?"
-_MARK = r"\[\d+(?:\s*,\s*\d+)*\]"
 _SOURCE_SAYS_THAT = re.compile(
     rf"^(?:{_PASSAGE}({_MARK})(?:\s+(?:also|further|then))?\s+(?:states?|says?|mentions?|suggests?|notes?|"
     rf"explains?|argues?|adds?|points\s+out|highlights?|emphasi[sz]es?|shows?|stresses)(?:\s+by\s+stating)?"
     rf"\s+that|according\s+to\s+({_MARK})\s*,)\s+(?=\w)", re.IGNORECASE)
 # "The passage from [2] emphasizes the importance of ...": no "that" to cut at, so the source
 # is called "the article"; the marker still cites it.
-_SOURCE_FROM = re.compile(rf"\b(the\s+|this\s+)?(?:passage|article|post|text|source)\s+from\s+({_MARK})",
+_SOURCE_FROM = re.compile(rf"\b(?:the\s+|this\s+)?(?:passage|article|post|text|source)\s+from\s+({_MARK})",
                           re.IGNORECASE)
 # Shorter sentences ("Yes.", a list label) may well come twice without a loop.
 _LOOP_MIN_WORDS = 4
@@ -75,7 +75,7 @@ def _without_source_frame(sentence: str) -> str:
     if frame:
         rest = sentence[frame.end():]
         sentence = rest[:1].upper() + rest[1:] + " " + (frame.group(1) or frame.group(2))
-    return _SOURCE_FROM.sub(lambda m: ("The" if m.group(0)[0].isupper() else "the") + " article " + m.group(2),
+    return _SOURCE_FROM.sub(lambda m: ("The" if m.group(0)[0].isupper() else "the") + " article " + m.group(1),
                             sentence)
 
 

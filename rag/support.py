@@ -14,7 +14,6 @@ sentence checked on their own (`rag.clauses`) and what is shown are left to the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,9 +30,6 @@ from rag.claims import (
 )
 from rag.embedding import Embedder
 from rag.prompting import Passage, asks_which_article, is_question, sentence_spans
-
-if TYPE_CHECKING:
-    from rag.citations import VerifyConfig
 
 # The frame of "Which article should I read to learn about ...?": what is left is the topic a
 # passage must be about for its article to be the answer (stemmed).
@@ -80,7 +76,7 @@ class PassageSupport:
 
     @classmethod
     def build(cls, passages: list[Passage], article_texts: dict[str, str], embedder: Embedder,
-              question: str, config: VerifyConfig) -> PassageSupport:
+              question: str, lexical_weight: float) -> PassageSupport:
         """Each passage's features and the question's; the passage sentences are embedded here."""
         asked = content_words(question)
         # Asked which article to read, an article's title is the answer, not a copied heading.
@@ -109,7 +105,7 @@ class PassageSupport:
         asked_names = names(question)
         author_names = names(" ".join(p.author for p in passages))
         pplain = [plain_words(f"{p.hit.title} {p.byline} {p.hit.chunk.heading} {p.text}") for p in passages]
-        return cls(passages=passages, embedder=embedder, lexical_weight=config.lexical_weight, asked=asked,
+        return cls(passages=passages, embedder=embedder, lexical_weight=lexical_weight, asked=asked,
                    titles_answer=titles_answer, topic=topic, psent=psent, ptexts=ptexts, pvecs=pvecs,
                    asking=asking, pwords=pwords, bodies=bodies, heads=heads, pnumbers=pnumbers,
                    asked_numbers=asked_numbers, asked_names=asked_names, author_names=author_names,

@@ -22,7 +22,7 @@ def _passages() -> list[Passage]:
 
 
 def _scorer(embedder, question: str) -> PassageSupport:
-    return PassageSupport.build(_passages(), ARTICLES, embedder, question, VerifyConfig())
+    return PassageSupport.build(_passages(), ARTICLES, embedder, question, VerifyConfig().lexical_weight)
 
 
 def test_the_passage_sentences_are_split_and_embedded_once_and_questions_marked(embedder):
