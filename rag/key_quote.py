@@ -6,17 +6,18 @@ answered "Yes, ... you still need to understand the problem ..." while the passa
 shown says "As an ML PM you still need that skill set, except now you don't design
 everything." (fresh f10). The passage sentence most like a yes/no question is usually the
 article's stance on it, so when it is close enough and the answer leaves it out, the answer
-ends with it as a quote in the article's exact words, cited. Not for open questions: there
-the sentence most like the question is often the article restating the situation asked about
+ends with it as a quote in the article's exact words, cited. Not for open questions: there the
+sentence most like the question is often the article restating the situation asked about
 ("Example: The DS team have created a model ... that works well but has very complex
 features", dev q01), not an answer, and it cost citation precision (docs/answers.md, stop 36).
 When the model's whole answer is a bare verdict ("Yes, <the question restated>", which no
 passage can support), the quote is what answers: "Is it realistic to get into ML product work
 with basically zero technical knowledge?" gets "When I started in machine learning I knew next
 to nothing …" (blind b02), where the answer used to be refused (docs/answers.md, stop 37). Not
-for the model's NOT COVERED or the relevance gate's refusals: a close sentence does not make an
-unanswerable question answerable (docs/answers.md, stop 26), and a refusal already highlights
-each nearest passage's closest sentence (`rag.compose`). Verifying the model's own sentences is `rag.citations`'.
+for the model's NOT COVERED or the relevance gate's refusals: a close sentence does not make
+an unanswerable question answerable (docs/answers.md, stop 26), and a refusal already
+highlights each nearest passage's closest sentence (`rag.compose`). Verifying the model's own
+sentences is `rag.citations`'.
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ question names is `rag.article_names`'; `rag.assistant` looks titles up only for
 request (`asks_for_summary`): without the summary's intent, title words are just topic words
 ("data science" is in a title too). A summary gets that article's opening chunk and its most
 central chunks (closest to the mean of its chunk embeddings: what the article keeps coming
-back to), in article order (`summary_passages`), for the LLM. Another question is still refused without the LLM (read by
-it, such passages gave invented claims, docs/answers.md), and its refusal lists the article's
-chunks most like it (`article_passages`). `rag.assistant` does this only where the gate would
-refuse: a question retrieval can answer keeps its retrieved passages. The chunks are cut again
-from the article text with the index's chunking settings, so this works the same on the FAISS
-folder and on Postgres, and their embeddings come from the embedding cache when this machine
-built the index. Generation, verification and refusal are left to `rag.assistant`.
+back to), in article order (`summary_passages`), for the LLM. Another question is still
+refused without the LLM (read by it, such passages gave invented claims, docs/answers.md), and
+its refusal lists the article's chunks most like it (`article_passages`). `rag.assistant` does
+this only where the gate would refuse: a question retrieval can answer keeps its retrieved
+passages. The chunks are cut again from the article text with the index's chunking settings,
+so this works the same on the FAISS folder and on Postgres, and their embeddings come from the
+embedding cache when this machine built the index. Generation, verification and refusal are
+left to `rag.assistant`.
 """
 
 from __future__ import annotations
