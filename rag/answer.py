@@ -76,6 +76,10 @@ class Answer:
     # The index generation the passages and citations come from: while a re-index runs, a
     # citation's offsets are only meaningful against the corpus version that answered.
     index_generation: str = ""
+    # How many times the LLM read the passages (0: not called; 2: a second time in another
+    # order, rag.readings), and which reading this answer comes from.
+    readings: int = 0
+    reading: int = 0
     # A follow-up whose rewrite by the model was not used as it is: that rewrite, and why.
     rewrite_proposed: str = ""
     rewrite_note: str = ""
@@ -93,4 +97,6 @@ class Answer:
             "rewrite_note": self.rewrite_note,
             "timings": asdict(self.timings),
             "index_generation": self.index_generation,
+            "readings": self.readings,
+            "reading": self.reading,
         }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from rag.named_article import (
     summary_passages,
 )
 from rag.prompting import REFUSAL_WORDS, Passage, build_messages, select_passages
+from rag.readings import better, reordered
 from rag.reply_stream import says_nothing, stream_reply
 from rag.retrieval import Hit, HybridRetriever, RetrievalConfig
 from rag.store import IndexData
@@ -238,6 +239,29 @@ class Assistant:
             titles = list(dict.fromkeys(p.hit.title for p in passages))
             yield Reading(standalone, titles, len(passages))
         t_gen = time.perf_counter()
+        raw, retried = yield from self._read(standalone, passages, best, retry_floor, timings, t0, t_gen)
+        answer = self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
+                                      retried=retried, compared=frozenset(p.hit.doc_id for p in both))
+        answer.readings = answer.reading = 1
+        # A summary or comparison reads passages picked and ordered for it; any other question
+        # is read a second time with its passages in another order (rag.readings).
+        again = None if both or own or self.settings.readings < 2 else reordered(passages, qvec, self.embedder)
+        if again:
+            log.info("second reading, passages in order %s", [p.hit.rank for p in again])
+            # Not shown as it comes: the page already shows the first reading's words, and
+            # replaces them with the verified answer at the end.
+            raw, retried = _drained(self._read(standalone, again, best, retry_floor, timings, t0, t_gen))
+            second = self.composer.answer(question, standalone, qvec, raw, again, hits, data, timings,
+                                          retried=retried)
+            second.reading = 2
+            answer = better(answer, second)
+            answer.readings = 2
+        timings.generate_ms = (time.perf_counter() - t_gen) * 1000
+        yield _done(answer, t0, made)
+
+    def _read(self, standalone: str, passages: list[Passage], best: float, retry_floor: float, timings: Timings,
+              t0: float, t_gen: float) -> Generator[str, None, tuple[str, bool]]:
+        """One reading of `passages`: the model's reply, streamed, and whether it came on a retry."""
         raw = yield from stream_reply(self.chat_model, build_messages(standalone, passages), timings, t0, t_gen,
                                       self.settings)
         # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
@@ -255,10 +279,7 @@ class Assistant:
             raw = yield from stream_reply(self.chat_model, build_messages(standalone, passages, retry=True), timings,
                                           t0, t_gen, self.settings,
                                           banned_words_kwargs(self.chat_model, REFUSAL_WORDS, continues=True))
-        timings.generate_ms = (time.perf_counter() - t_gen) * 1000
-        yield _done(self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
-                                         retried=retried, compared=frozenset(p.hit.doc_id for p in both)),
-                    t0, made)
+        return raw, retried
 
     def _article_names(self, data: IndexData) -> ArticleNames:
         """`data`'s article names, indexed on first use after each (re)load."""
@@ -299,6 +320,15 @@ class Assistant:
             return background_passages(article, self.embedder, **sizes)
         pick = summary_passages if summary else article_passages
         return pick(article, qvec, self.embedder, **sizes)
+
+
+def _drained(reading: Generator[str, None, tuple[str, bool]]) -> tuple[str, bool]:
+    """Run a reading to its end without passing its text on; what it returns."""
+    while True:
+        try:
+            next(reading)
+        except StopIteration as end:
+            return end.value
 
 
 def _done(answer: Answer, t0: float, made: Rewrite) -> Answer:

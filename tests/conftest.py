@@ -68,6 +68,13 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, embed
 
 
 @pytest.fixture(scope="session")
+def one_reading(built_index: Settings) -> Settings:
+    """`built_index` read once per question: for tests of what one reading does (retry, hold
+    back, loop cut), whose scripted model would answer a second reading (rag.readings) alike."""
+    return built_index.model_copy(update={"readings": 1})
+
+
+@pytest.fixture(scope="session")
 def local_llm():
     """The real bundled GGUF model (assembled by `make setup`)."""
     from rag.generation import build_chat_model

@@ -16,11 +16,11 @@ from answer_tuning import Recorder, Replay  # noqa: E402
 QUESTION = "Why is monitoring important for ML products?"
 
 
-def test_replay_sends_only_unrecorded_prompts_to_the_live_model(built_index, embedder, tmp_path):
+def test_replay_sends_only_unrecorded_prompts_to_the_live_model(one_reading, embedder, tmp_path):
     live_file = tmp_path / "new.jsonl"
     scripted = ScriptedChat(reply="Monitoring is not optional [1].", calls=[])
     replay = Replay(outputs={}, live=Recorder(inner=scripted, out=str(live_file)))
-    a = Assistant.load(built_index, embedder=embedder, chat_model=replay)
+    a = Assistant.load(one_reading, embedder=embedder, chat_model=replay)
     first = a.ask(QUESTION)
     assert len(scripted.calls) == 1 and not first.refused
     recorded = [json.loads(line) for line in live_file.read_text().splitlines()]
@@ -28,7 +28,7 @@ def test_replay_sends_only_unrecorded_prompts_to_the_live_model(built_index, emb
 
     # The same prompt, now recorded, is replayed: the live model is not asked again.
     replay = Replay(outputs={r["prompt"]: r["raw"] for r in recorded}, live=Recorder(inner=scripted, out=str(live_file)))
-    again = Assistant.load(built_index, embedder=embedder, chat_model=replay).ask(QUESTION)
+    again = Assistant.load(one_reading, embedder=embedder, chat_model=replay).ask(QUESTION)
     assert len(scripted.calls) == 1 and again.text == first.text
 
 
@@ -47,16 +47,16 @@ def test_a_call_that_bans_words_is_recorded_and_replayed_under_its_own_key(tmp_p
     assert replay.invoke(messages).content == "NOT COVERED"
 
 
-def test_a_generation_the_assistant_stops_is_recorded_as_far_as_it_was_read(built_index, embedder, tmp_path):
+def test_a_generation_the_assistant_stops_is_recorded_as_far_as_it_was_read(one_reading, embedder, tmp_path):
     """The assistant stops reading a model that loops on a sentence; the recording keeps what
     was read, and replaying it gives the same answer."""
     live_file = tmp_path / "new.jsonl"
     loop = " Models become stale over time without anyone noticing [1]." * 20
     scripted = ScriptedChat(reply="Monitoring is not optional [1]." + loop, calls=[])
-    first = Assistant.load(built_index, embedder=embedder,
+    first = Assistant.load(one_reading, embedder=embedder,
                            chat_model=Recorder(inner=scripted, out=str(live_file))).ask(QUESTION)
     [row] = [json.loads(line) for line in live_file.read_text().splitlines()]
     assert row["raw"].count("stale") == 2 and len(row["raw"]) < len(scripted.reply) / 5
-    again = Assistant.load(built_index, embedder=embedder,
+    again = Assistant.load(one_reading, embedder=embedder,
                            chat_model=Replay(outputs={row["prompt"]: row["raw"]})).ask(QUESTION)
     assert again.text == first.text and first.text.count("stale") == 1

@@ -34,12 +34,12 @@ def test_the_question_is_embedded_once(built_index, embedder, monkeypatch):
     assert calls == ["Why is monitoring important for ML products?"]
 
 
-def test_which_article_answered_with_passage_numbers_names_the_articles_without_a_retry(built_index, embedder):
+def test_which_article_answered_with_passage_numbers_names_the_articles_without_a_retry(one_reading, embedder):
     """The small model answers "Which article ...?" with "[1] and [3]" or "[2] covers ...": the
     markers stand for articles, so the answer names them instead of being retried as bare
     markers or refused as the question's own words."""
     llm = ScriptedChat(reply="[1] covers why monitoring matters for ML products.", calls=[])
-    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    a = Assistant.load(one_reading, embedder=embedder, chat_model=llm)
     ans = a.ask("Which article explains why monitoring matters for ML products?")
     assert len(llm.calls) == 1 and not ans.refused, ans.text
     assert ans.text.startswith("“Product Management with a Data Science Mindset” covers why monitoring")
@@ -88,12 +88,12 @@ def test_a_refusal_quotes_the_sentence_of_each_nearest_passage_closest_to_the_qu
     assert "onitor" in ans.nearest[0].quote
 
 
-def test_relevance_gate_looks_past_the_passages_shown(built_index, embedder):
+def test_relevance_gate_looks_past_the_passages_shown(one_reading, embedder):
     """Dev q49: its closest passage ranks below the 4 shown after fusion. The gate was
     calibrated on the best of the top 20 candidates, so the LLM must still be asked."""
     question = "Can I count on the DS team hitting the accuracy target I set?"
     llm = ScriptedChat(reply="NOT COVERED", calls=[])
-    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    a = Assistant.load(one_reading, embedder=embedder, chat_model=llm)
     floor, _ = a.settings.relevance_gates()
     shown = max(h.dense for h in a.search(question, a.settings.top_k))
     assert shown < floor <= max(h.dense for h in a.search(question, GATE_DEPTH))  # the case itself
@@ -199,9 +199,9 @@ class _FirstRefusesThenAnswers(ScriptedChat):
         yield from super()._stream(messages, stop, run_manager, **kwargs)
 
 
-def test_false_not_covered_is_retried_and_the_verified_answer_kept(built_index, embedder):
+def test_false_not_covered_is_retried_and_the_verified_answer_kept(one_reading, embedder):
     llm = _FirstRefusesThenAnswers(reply="Monitoring is not optional [1].", calls=[])
-    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    a = Assistant.load(one_reading, embedder=embedder, chat_model=llm)
     events = list(a.stream("Why is monitoring important for ML products?"))
     ans = events[-1]
     assert len(llm.calls) == 2 and "do answer this question" in llm.calls[1]
@@ -212,56 +212,56 @@ def test_false_not_covered_is_retried_and_the_verified_answer_kept(built_index, 
     # A yes/no question's retry asks what the passages say instead: asked for yes or no, the
     # small model says "Yes" whatever the passages say.
     yes_no = _FirstRefusesThenAnswers(reply="Monitoring is not optional [1].", calls=[])
-    Assistant.load(built_index, embedder=embedder, chat_model=yes_no).ask("Is monitoring important for ML products?")
+    Assistant.load(one_reading, embedder=embedder, chat_model=yes_no).ask("Is monitoring important for ML products?")
     assert len(yes_no.calls) == 2 and yes_no.banned == [[], ["NOT", "Not", "NO"]]
     assert "What do the passages say about this: Is monitoring important" in yes_no.calls[1]
     assert not ans.refused and ans.citations[0].doc_id == MONITORING
     assert "NOT COVERED" not in "".join(e for e in events[:-1] if isinstance(e, str))  # never flashed
 
 
-def test_an_answer_of_bare_markers_is_retried_and_never_shown(built_index, embedder):
+def test_an_answer_of_bare_markers_is_retried_and_never_shown(one_reading, embedder):
     """The bundled model answered "What are the steps to build a machine learning based
     product?" with "[1] [2] [3] [4]" (stop-15 load test): no words, so it is asked again."""
     llm = _FirstRefusesThenAnswers(first="[1] [2] [3] [4]", reply="Monitoring is not optional [1].", calls=[])
-    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    a = Assistant.load(one_reading, embedder=embedder, chat_model=llm)
     events = list(a.stream("Why is monitoring important for ML products?"))
     assert len(llm.calls) == 2 and "do answer this question" in llm.calls[1]
     assert not events[-1].refused and events[-1].citations[0].doc_id == MONITORING
     assert "".join(e for e in events[:-1] if isinstance(e, str)).startswith("Monitoring")
 
     labels = _FirstRefusesThenAnswers(first="B [2] and C [3]", reply="Monitoring is not optional [1].", calls=[])
-    ans = Assistant.load(built_index, embedder=embedder, chat_model=labels).ask(
+    ans = Assistant.load(one_reading, embedder=embedder, chat_model=labels).ask(
         "Why is monitoring important for ML products?")  # list labels, no content word (dev q18)
     assert len(labels.calls) == 2 and not ans.refused and ans.text.startswith("Monitoring")
 
     short = _FirstRefusesThenAnswers(first="Monitoring [1].", reply="unused", calls=[])
-    ans = Assistant.load(built_index, embedder=embedder, chat_model=short).ask(
+    ans = Assistant.load(one_reading, embedder=embedder, chat_model=short).ask(
         "Why is monitoring important for ML products?")  # one content word is an answer: no retry
     assert len(short.calls) == 1
 
     again = _FirstRefusesThenAnswers(first="[1] [2] [3] [4]", reply="[1], [2].", calls=[])
-    ans = Assistant.load(built_index, embedder=embedder, chat_model=again).ask(
+    ans = Assistant.load(one_reading, embedder=embedder, chat_model=again).ask(
         "Why is monitoring important for ML products?")
     assert len(again.calls) == 2 and ans.refused and ans.nearest  # still nothing said: refused, with passages
 
 
-def test_forced_answer_the_passages_do_not_support_is_still_refused(built_index, embedder):
+def test_forced_answer_the_passages_do_not_support_is_still_refused(one_reading, embedder):
     llm = _FirstRefusesThenAnswers(reply="Salaries range from $50,000 to $150,000 per year [1].", calls=[])
-    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    a = Assistant.load(one_reading, embedder=embedder, chat_model=llm)
     ans = a.ask("What's the typical salary range for an AI/ML product manager?")
     assert len(llm.calls) == 2 and ans.refused and ans.llm_called
 
 
-def test_a_retried_answer_mostly_unsupported_is_refused_but_a_first_one_is_shown_flagged(built_index, embedder):
+def test_a_retried_answer_mostly_unsupported_is_refused_but_a_first_one_is_shown_flagged(one_reading, embedder):
     """Dev q23: pushed past its NOT COVERED, the model invented an answer and padded it with one
     true sentence. The same reply as a first answer is shown, its invented part flagged."""
     mixed = ("Price each AI feature at twice its compute cost to keep margins healthy [1]. "
              "Offer a discount to customers who sign a yearly contract [1]. Monitoring is not optional [1].")
     question = "Why is monitoring important for ML products?"
     retried = _FirstRefusesThenAnswers(reply=mixed, calls=[])
-    ans = Assistant.load(built_index, embedder=embedder, chat_model=retried).ask(question)
+    ans = Assistant.load(one_reading, embedder=embedder, chat_model=retried).ask(question)
     assert len(retried.calls) == 2 and ans.refused and ans.nearest and ans.raw_answer.strip() == mixed
-    first = Assistant.load(built_index, embedder=embedder, chat_model=ScriptedChat(reply=mixed, calls=[])).ask(question)
+    first = Assistant.load(one_reading, embedder=embedder, chat_model=ScriptedChat(reply=mixed, calls=[])).ask(question)
     assert not first.refused and [s.supported for s in first.sentences] == [False, False, True]
 
 
@@ -312,10 +312,10 @@ class _CountingChat(ScriptedChat):
             yield chunk
 
 
-def test_a_model_looping_on_a_sentence_is_stopped_and_the_sentence_shown_once(built_index, embedder):
+def test_a_model_looping_on_a_sentence_is_stopped_and_the_sentence_shown_once(one_reading, embedder):
     loop = " Models become stale over time without anyone noticing [1]." * 30
     llm = _CountingChat(reply="Monitoring is not optional [1]." + loop, calls=[], pieces=[])
-    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    a = Assistant.load(one_reading, embedder=embedder, chat_model=llm)
     ans = a.ask("Why is monitoring important for ML products?")
     assert not ans.refused
     assert [s.text for s in ans.sentences] == ["Monitoring is not optional.",

@@ -118,6 +118,10 @@ def debug_markdown(answer: Answer, hits: list[Any] | None = None) -> str:
     rewrite = f"rewrite {t.rewrite_ms:.0f} ms · " if t.rewrite_ms >= 1 else ""
     lines.append(f"**Timings:** {rewrite}retrieve {t.retrieve_ms:.0f} ms · first token {first} · total"
                  f" {t.total_ms:.0f} ms")
+    if answer.readings > 1:
+        lines.append(f"**Readings:** the passages were read {answer.readings} times, in retrieval order and ordered"
+                     f" by likeness to the question; the answer shown is reading {answer.reading}, the better"
+                     " supported  ")
     if hits:
         lines.append("\n| # | article | heading | passage | fused | cosine | bm25 |\n"
                      "|---|---|---|---|---|---|---|")
