@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -25,15 +25,14 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.answer import Answer, Reading, Timings
 from rag.article_names import ArticleNames
 from rag.citations import VerifyConfig
-from rag.compose import AnswerComposer, is_not_covered
+from rag.compose import AnswerComposer
 from rag.config import Settings
 from rag.documents import Article
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
 from rag.errors import EmptyQuestionError, IndexChangedError
 from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
-from rag.generation import banned_words_kwargs, build_chat_model, describe
+from rag.generation import build_chat_model, describe
 from rag.langchain_retriever import LangChainRetriever
-from rag.markers import name_cited_articles
 from rag.named_article import (
     article_passages,
     asks_for_summary,
@@ -43,9 +42,8 @@ from rag.named_article import (
     comparison_passages,
     summary_passages,
 )
-from rag.prompting import REFUSAL_WORDS, Passage, build_messages, select_passages
-from rag.readings import better, reordered
-from rag.reply_stream import says_nothing, stream_reply
+from rag.prompting import Passage, select_passages
+from rag.readings import better, drained, read, reordered
 from rag.retrieval import Hit, HybridRetriever, RetrievalConfig
 from rag.store import IndexData
 from rag.stores import Store, open_retriever, open_store
@@ -239,7 +237,9 @@ class Assistant:
             titles = list(dict.fromkeys(p.hit.title for p in passages))
             yield Reading(standalone, titles, len(passages))
         t_gen = time.perf_counter()
-        raw, retried = yield from self._read(standalone, passages, best, retry_floor, timings, t0, t_gen)
+        may_retry = best >= retry_floor
+        raw, retried = yield from read(self.chat_model, self.settings, standalone, passages, may_retry, timings, t0,
+                                       t_gen)
         answer = self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
                                       retried=retried, compared=frozenset(p.hit.doc_id for p in both))
         answer.readings = answer.reading = 1
@@ -250,7 +250,8 @@ class Assistant:
             log.info("second reading, passages in order %s", [p.hit.rank for p in again])
             # Not shown as it comes: the page already shows the first reading's words, and
             # replaces them with the verified answer at the end.
-            raw, retried = _drained(self._read(standalone, again, best, retry_floor, timings, t0, t_gen))
+            raw, retried = drained(read(self.chat_model, self.settings, standalone, again, may_retry, timings, t0,
+                                        t_gen))
             second = self.composer.answer(question, standalone, qvec, raw, again, hits, data, timings,
                                           retried=retried)
             second.reading = 2
@@ -258,28 +259,6 @@ class Assistant:
             answer.readings = 2
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield _done(answer, t0, made)
-
-    def _read(self, standalone: str, passages: list[Passage], best: float, retry_floor: float, timings: Timings,
-              t0: float, t_gen: float) -> Generator[str, None, tuple[str, bool]]:
-        """One reading of `passages`: the model's reply, streamed, and whether it came on a retry."""
-        raw = yield from stream_reply(self.chat_model, build_messages(standalone, passages), timings, t0, t_gen,
-                                      self.settings)
-        # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
-        named = name_cited_articles(raw, passages, standalone)
-        retried = (is_not_covered(raw) or says_nothing(named)) and best >= retry_floor
-        if retried:
-            # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
-            # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
-            # contents) or bare list labels ("B [2] and C [3]"); when retrieval found close
-            # passages, ask once more and let the verifier judge. The retry may not write the
-            # words of a refusal (where the backend allows it): the refusal wins greedy decoding
-            # with a minority of the probability (see REFUSAL_WORDS). A yes/no question is
-            # asked as what the passages say about it (see YES_NO_RETRY_QUESTION).
-            log.info("model said %r with best similarity %.3f; asking again", raw.strip()[:40], best)
-            raw = yield from stream_reply(self.chat_model, build_messages(standalone, passages, retry=True), timings,
-                                          t0, t_gen, self.settings,
-                                          banned_words_kwargs(self.chat_model, REFUSAL_WORDS, continues=True))
-        return raw, retried
 
     def _article_names(self, data: IndexData) -> ArticleNames:
         """`data`'s article names, indexed on first use after each (re)load."""
@@ -320,15 +299,6 @@ class Assistant:
             return background_passages(article, self.embedder, **sizes)
         pick = summary_passages if summary else article_passages
         return pick(article, qvec, self.embedder, **sizes)
-
-
-def _drained(reading: Generator[str, None, tuple[str, bool]]) -> tuple[str, bool]:
-    """Run a reading to its end without passing its text on; what it returns."""
-    while True:
-        try:
-            next(reading)
-        except StopIteration as end:
-            return end.value
 
 
 def _done(answer: Answer, t0: float, made: Rewrite) -> Answer:
