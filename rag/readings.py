@@ -1,14 +1,15 @@
 """A second reading: the same passages in another order, and the better-checked answer kept.
 
 The small local model's answer depends on the order of its passages: it keeps 78 of the 101
-key facts that passage [1] holds and 38 of the 72 that only a later passage holds (docs/answers.md, stop 39, `benchmarks/fact_losses.py`), and one reorder
-moves a set's key-fact recall by up to 0.2 either way. No single order wins everywhere,
-so the assistant reads the passages twice (`read`, the model's reply with its retry after a
-false NOT COVERED): first in retrieval order, then ordered by each
-passage's own similarity to the question (`reordered`), and keeps the answer the verifier
-supports better (`better`). On seven QA sets that kept 126 of 223 key facts against 116 for
-retrieval order alone, and no set lost a key fact or a refusal. Generating, retrying and
-verifying a reading's answer is left to `rag.compose`, picking the passages to `rag.assistant`.
+key facts that passage [1] holds and 38 of the 72 that only a later passage holds
+(docs/answers.md, stop 39, `benchmarks/fact_losses.py`), and one reorder moves a set's
+key-fact recall by up to 0.2 either way. No single order wins everywhere, so the assistant
+reads the passages twice (`read`, the model's reply with its retry after a false NOT
+COVERED): first in retrieval order, then ordered by each passage's own similarity to the
+question (`reordered`), and keeps the answer the verifier supports better (`better`). On
+seven QA sets that kept 126 of 223 key facts against 116 for retrieval order alone, and no
+set lost a key fact or a refusal. Generating, retrying and verifying a reading's answer is
+left to `rag.compose`, picking the passages to `rag.assistant`.
 """
 
 from __future__ import annotations
