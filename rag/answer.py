@@ -43,6 +43,15 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Rereading:
+    """Streamed (on request) when the first answer is written and the LLM reads the same
+    passages again in another order (rag.readings): the verified answer comes seconds later,
+    and a reader should know the text shown so far is not final."""
+
+    passages: int
+
+
+@dataclass(frozen=True)
 class SentenceCheck:
     text: str
     citations: list[int]

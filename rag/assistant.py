@@ -22,7 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer import Answer, Reading, Timings
+from rag.answer import Answer, Reading, Rereading, Timings
 from rag.article_names import ArticleNames
 from rag.citations import VerifyConfig
 from rag.compose import AnswerComposer
@@ -179,11 +179,12 @@ class Assistant:
         return answer
 
     def stream(self, question: str, *, history: list[Any] | None = None, k: int | None = None,
-               progress: bool = False) -> Iterator[str | Reading | Answer]:
+               progress: bool = False) -> Iterator[str | Reading | Rereading | Answer]:
         """Yield answer text as it is generated, then the verified `Answer` last. With
         `progress`, a `Reading` comes first when the LLM starts on the passages: the prompt
         takes ~5 s to evaluate on 2 cores, and a reader can see meanwhile which articles are
-        being read, and how a follow-up was understood."""
+        being read, and how a follow-up was understood; and a `Rereading` when the first
+        answer is written and a second reading starts (its text is not streamed)."""
         if not question or not question.strip():
             raise EmptyQuestionError("the question is empty; type a question about the articles")
         question = question.strip()
@@ -248,6 +249,8 @@ class Assistant:
         again = None if both or own or self.settings.readings < 2 else reordered(passages, qvec, self.embedder)
         if again:
             log.info("second reading, passages in order %s", [p.hit.rank for p in again])
+            if progress:
+                yield Rereading(len(again))
             # Not shown as it comes: the page already shows the first reading's words, and
             # replaces them with the verified answer at the end.
             raw, retried = drained(read(self.chat_model, self.settings, standalone, again, may_retry, timings, t0,

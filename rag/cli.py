@@ -199,13 +199,15 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(assistant.ask(args.question).to_dict(), ensure_ascii=False))
         return 0
-    from rag.answer import Reading
-    from ui.render import reading_note
+    from rag.answer import Reading, Rereading
+    from ui.render import reading_note, rereading_note
 
     answer = None
     for event in assistant.stream(args.question, progress=True):
         if isinstance(event, Reading):  # the ~5 s of prompt evaluation need not be silent
             print(reading_note(event, args.question), file=sys.stderr, flush=True)
+        elif isinstance(event, Rereading):
+            print(rereading_note(event), file=sys.stderr, flush=True)
         elif not isinstance(event, str):  # raw tokens may carry wrong markers: the verified text comes last
             answer = event
     print(format_answer(answer))

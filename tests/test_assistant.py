@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from rag.answer import Answer, Reading
+from rag.answer import Answer, Reading, Rereading
 from rag.assistant import GATE_DEPTH, Assistant
 from rag.errors import EmptyQuestionError, IndexMissingError
 from rag.indexing import update_index
@@ -136,8 +136,9 @@ def test_stream_with_progress_says_what_the_llm_reads_before_the_text(built_inde
     llm = ScriptedChat(reply="Monitoring is not optional [1].", calls=[])
     a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
     events = list(a.stream("Why is monitoring important for ML products?", progress=True))
-    reading, *text, answer = events
+    reading, *text, rereading, answer = events
     assert isinstance(reading, Reading) and isinstance(answer, Answer) and all(isinstance(e, str) for e in text)
+    assert isinstance(rereading, Rereading) and rereading.passages == 4  # read again in another order
     assert reading.question == "Why is monitoring important for ML products?" and reading.passages == 4
     assert reading.titles[0] == answer.citations[0].title and len(set(reading.titles)) == len(reading.titles)
     # Refused without the LLM: nothing is read, so no progress note.

@@ -1,7 +1,7 @@
 import re
 from dataclasses import replace
 
-from rag.answer import Answer, SentenceCheck
+from rag.answer import Answer, Rereading, SentenceCheck
 from rag.assistant import Assistant
 from rag.readings import better, checked_support, reordered
 from tests.conftest import shown_passages
@@ -72,11 +72,21 @@ def test_a_question_is_read_again_in_another_order_and_the_better_answer_kept(bu
     assert (ans.readings, ans.reading) == (2, 2) and ans.to_dict()["reading"] == 2
     # Only the first reading is streamed to the page; the second shows in the final answer.
     assert "".join(e for e in events if isinstance(e, str)).startswith("Bananas")
+    assert not any(isinstance(e, Rereading) for e in events)  # notes only on request
+
+    # On request, a note comes between the first reading's text and the checked answer.
+    noted = Assistant.load(built_index, embedder=embedder,
+                           chat_model=_SecondReadingAnswers(reply="Monitoring is not optional [1].", calls=[]))
+    kinds = [type(e).__name__ for e in noted.stream(QUESTION, progress=True)]
+    assert kinds[0] == "Reading" and kinds[-2:] == ["Rereading", "Answer"] and "str" in kinds
 
     # With one reading, the invented claim is all there is, and it is refused.
     once = _SecondReadingAnswers(reply="Monitoring is not optional [1].", calls=[])
     one = Assistant.load(replace_setting(built_index, readings=1), embedder=embedder, chat_model=once).ask(QUESTION)
     assert len(once.calls) == 1 and one.refused and one.readings == 1
+    single = Assistant.load(replace_setting(built_index, readings=1), embedder=embedder,
+                            chat_model=_SecondReadingAnswers(reply="x", calls=[]))
+    assert not any(isinstance(e, Rereading) for e in single.stream(QUESTION, progress=True))
 
 
 def replace_setting(settings, **kw):

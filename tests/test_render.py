@@ -1,7 +1,7 @@
 import dataclasses
 import json
 
-from rag.answer import Answer, Citation, Reading, SentenceCheck, Timings
+from rag.answer import Answer, Citation, Reading, Rereading, SentenceCheck, Timings
 from ui.render import (
     answer_html,
     debug_markdown,
@@ -9,6 +9,7 @@ from ui.render import (
     feedback_record,
     highlighted_passage,
     reading_note,
+    rereading_note,
     source_html,
     status_markdown,
 )
@@ -51,6 +52,12 @@ def test_while_the_llm_reads_the_page_names_the_articles_and_a_follow_up_as_unde
     three = Reading("How much does Cursor cost?", ["A", "B", "C"], 4)
     assert reading_note(three, "How much does it cost?") == (
         "Understood as: How much does Cursor cost? — Reading 4 passages from “A”, “B” and “C”…")
+
+
+def test_the_second_reading_says_the_text_shown_is_a_draft():
+    note = rereading_note(Rereading(4))
+    assert note.startswith("Checking this draft: reading the 4 passages again") and "replaces it" in note
+    assert "1 passage again" in rereading_note(Rereading(1))
 
 
 def test_a_follow_up_shows_how_it_was_understood_above_its_answer():

@@ -33,6 +33,8 @@ def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, emb
     assert "Reading 4 passages from “" in steps[1][0][-1]["content"]
     assert any("pm-sources" not in s[0][-1]["content"] and "Monitoring" in s[0][-1]["content"]
                for s in steps[1:-1])  # partial text streamed before the final message
+    # While the passages are read again, the streamed draft says it is one.
+    assert "Checking this draft" in steps[-2][0][-1]["content"] and "Monitoring" in steps[-2][0][-1]["content"]
     history, turns, debug, box = steps[-1]
     assert "pm-sources" in history[-1]["content"] and "pm-cite" in history[-1]["content"]
     assert len(turns) == 1 and "Timings" in debug and box == ""

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer, Reading
+from rag.answer import Answer, Reading, Rereading
 from rag.assistant import Assistant
 from rag.config import Settings
 from rag.corpus_files import add_files
@@ -31,6 +31,7 @@ from ui.render import (
     feedback_record,
     pending_html,
     reading_note,
+    rereading_note,
     status_markdown,
     upload_markdown,
 )
@@ -101,6 +102,9 @@ class Handlers:
                     continue
                 if isinstance(event, Reading):
                     yield chat(pending_html(reading_note(event, message))), turns, gr.skip(), ""
+                    continue
+                if isinstance(event, Rereading):
+                    yield chat(streamed + "\n\n" + pending_html(rereading_note(event))), turns, gr.skip(), ""
                     continue
                 streamed += event
                 yield chat(streamed), turns, gr.skip(), ""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer, Citation, Reading
+from rag.answer import Answer, Citation, Reading, Rereading
 
 
 def _inline(text: str) -> str:
@@ -88,6 +88,14 @@ def reading_note(reading: Reading, asked: str) -> str:
     if _reworded(reading.question, asked):
         note = f"Understood as: {reading.question} — {note}"
     return note
+
+
+def rereading_note(rereading: Rereading) -> str:
+    """What the page says under the first answer while the LLM reads the passages again: the
+    text shown is a draft, and the checked answer replaces it."""
+    plural = "s" if rereading.passages != 1 else ""
+    return (f"Checking this draft: reading the {rereading.passages} passage{plural} again in another order;"
+            " the checked answer with its sources replaces it…")
 
 
 def _reworded(standalone: str, typed: str) -> bool:
