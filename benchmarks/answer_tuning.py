@@ -98,6 +98,7 @@ class Replay(BaseChatModel):
 
     outputs: dict[str, str]
     live: Any = None
+    calls: int = 0  # prompts answered, recorded or live: the LLM calls the settings cost
     accepts_banned_words: ClassVar[bool] = True
 
     @property
@@ -106,6 +107,7 @@ class Replay(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        self.calls += 1
         key = _key(messages, kwargs)
         if key not in self.outputs and self.live is not None:
             yield from self.live._stream(messages, stop, run_manager, **kwargs)
@@ -187,8 +189,10 @@ def cmd_replay(args: argparse.Namespace) -> None:
     if args.live:
         real = Assistant.load(settings)
         live = Recorder(inner=real.chat_model, out=args.live)
-    a = Assistant.load(settings, chat_model=Replay(outputs=outputs, live=live))
+    replay = Replay(outputs=outputs, live=live)
+    a = Assistant.load(settings, chat_model=replay)
     _print(_evaluate(a, qa_file.read_qa(Path(args.qa))), args)
+    print(json.dumps({"llm_calls": replay.calls}))
 
 
 def _shown(a: Assistant, question: str, texts: dict[str, str]) -> tuple[float, list[Passage]]:

@@ -30,6 +30,7 @@ def test_replay_sends_only_unrecorded_prompts_to_the_live_model(one_reading, emb
     replay = Replay(outputs={r["prompt"]: r["raw"] for r in recorded}, live=Recorder(inner=scripted, out=str(live_file)))
     again = Assistant.load(one_reading, embedder=embedder, chat_model=replay).ask(QUESTION)
     assert len(scripted.calls) == 1 and again.text == first.text
+    assert replay.calls == 1  # replayed calls are counted too: what a setting costs in LLM calls
 
 
 def test_a_call_that_bans_words_is_recorded_and_replayed_under_its_own_key(tmp_path):
