@@ -1,5 +1,6 @@
 """The result types of a question: `Answer`, `Citation`, `SentenceCheck`, `Timings`, and
-`Reading`, the progress note streamed before an answer.
+`Reading` and `Rereading`, the progress notes streamed before an answer and before its
+second reading.
 
 Plain dataclasses with a `to_dict` that is the `pmrag ask --json` schema. Producing them is
 left to `rag.assistant`.

@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("ask", help="answer a question from the articles",
                         description="Prints the verified answer and its sources. While the model reads"
-                                    " its passages, stderr names the articles being read.")
+                                    " its passages, stderr names the articles being read, and says when they"
+                                    " are read a second time.")
     common(sp)
     sp.add_argument("question")
     sp.add_argument("--json", action="store_true", help="print one JSON object (no reading note)")

@@ -83,8 +83,7 @@ def reading_note(reading: Reading, asked: str) -> str:
     """What the page says while the LLM reads: which articles, and a follow-up as understood."""
     titles = [f"“{t}”" for t in reading.titles]
     where = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
-    plural = "s" if reading.passages != 1 else ""
-    note = f"Reading {reading.passages} passage{plural} from {where}…"
+    note = f"Reading {_passages(reading.passages)} from {where}…"
     if _reworded(reading.question, asked):
         note = f"Understood as: {reading.question} — {note}"
     return note
@@ -93,9 +92,12 @@ def reading_note(reading: Reading, asked: str) -> str:
 def rereading_note(rereading: Rereading) -> str:
     """What the page says under the first answer while the LLM reads the passages again: the
     text shown is a draft, and the checked answer replaces it."""
-    plural = "s" if rereading.passages != 1 else ""
-    return (f"Checking this draft: reading the {rereading.passages} passage{plural} again in another order;"
+    return (f"Checking this draft: reading the {_passages(rereading.passages)} again in another order;"
             " the checked answer with its sources replaces it…")
+
+
+def _passages(n: int) -> str:
+    return f"{n} passage{'s' if n != 1 else ''}"
 
 
 def _reworded(standalone: str, typed: str) -> bool:
