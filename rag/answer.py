@@ -58,6 +58,9 @@ class SentenceCheck:
     citations: list[int]
     supported: bool
     support: float
+    # The article's sentence nearest a yes/no question, added by the assistant after the
+    # model's (rag.key_quote): the article's words, not a claim the model wrote.
+    key_quote: bool = False
 
 
 @dataclass

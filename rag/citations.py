@@ -66,6 +66,7 @@ class CheckedSentence:
     supported: bool
     support: float  # best blended support score
     verdict: bool = False  # a bare yes or no, or the question restated: no claim of its own
+    key_quote: bool = False  # added after the model's sentences (rag.key_quote), not checked
 
 
 @dataclass

@@ -85,12 +85,14 @@ class AnswerComposer:
             config = replace(config, min_support=max(config.min_support, config.retry_min_support))
         checked = verify(name_cited_articles(raw, passages, standalone), passages, texts, self.embedder,
                          config, question=standalone, question_vector=qvec)
-        quote = key_quote(standalone, qvec, passages, texts, self.embedder, [s.text for s in checked.sentences],
-                          min_similarity=self.key_quote_min)
         # An answer that is only a verdict ("Yes, <the question restated>") checks out nowhere
         # and was refused, though the article's sentence nearest to the question often answers
         # it (blind b02, b11, b14; docs/answers.md, stop 37): the quote makes it an answer.
         verdict_only = bool(checked.sentences) and all(s.verdict for s in checked.sentences)
+        if retried:
+            checked.sentences = _without_forced_yes(checked.sentences)
+        quote = key_quote(standalone, qvec, passages, texts, self.embedder, [s.text for s in checked.sentences],
+                          min_similarity=self.key_quote_min)
         if quote and verdict_only:
             _add_quote(checked, quote)
         if not checked.any_supported or (retried and not checked.mostly_supported):
@@ -109,7 +111,7 @@ class AnswerComposer:
         citations = [self.citation(new_n, by_n[old_n], data, quote=checked.quotes.get(old_n))
                      for old_n, new_n in renumber.items()]
         sentences = [SentenceCheck(s.text, [renumber[n] for n in s.passages], s.supported,
-                                   round(s.support, 3)) for s in checked.sentences]
+                                   round(s.support, 3), s.key_quote) for s in checked.sentences]
         return Answer(question, render(checked, renumber), False, citations, sentences,
                       standalone_question=standalone, raw_answer=raw, timings=timings, llm_called=True,
                       index_generation=data.generation)
@@ -165,5 +167,33 @@ def _no_number_for(question: str, checked: Verification) -> bool:
 
 def _add_quote(checked: Verification, quote: KeyQuote) -> None:
     """End the answer with the key quote, cited and supported: the article's own words."""
-    checked.sentences.append(CheckedSentence(f"“{quote.text}”", [quote.n], True, 1.0))
+    checked.sentences.append(CheckedSentence(f"“{quote.text}”", [quote.n], True, 1.0, key_quote=True))
     checked.quotes.setdefault(quote.n, (quote.start, quote.end))
+
+
+_YES = re.compile(r"^yes\b", re.IGNORECASE)
+
+
+def _without_forced_yes(sentences: list[CheckedSentence]) -> list[CheckedSentence]:
+    """The retry's sentences without a leading "Yes" verdict. On the retry the model has just
+    said NOT COVERED, is told the passages do answer and may not write the refusal's words;
+    pushed so, it says "Yes" whatever the passages say (prompting.YES_NO_RETRY_QUESTION): in
+    the stop-41 recordings of eight QA sets the retry opened with "Yes" on 14 questions, and
+    on 10 of them the article says no ("Yes, the team's data scientists actually kept the
+    data quality analysis he built", blind b11, above the article's "… thrown away my work").
+    A "No" goes against that push and was right both times; a verdict in words ("… did not go
+    the PhD route") is a claim the reader can weigh, so both stay, flagged as before. What is
+    left is the answer's checked claims and the article's sentence nearest the question
+    (rag.key_quote). Measured in docs/answers.md, stop 42."""
+    kept: list[CheckedSentence] = []
+    after_yes = False
+    for s in sentences:
+        if s.verdict and _YES.match(s.text):
+            after_yes = True
+            continue
+        if after_yes and s.text[:1].islower():
+            # "Yes," split off before its claim left "the passages say that …": it now opens.
+            s = replace(s, text=s.text[0].upper() + s.text[1:])
+        after_yes = False
+        kept.append(s)
+    return kept

@@ -86,9 +86,13 @@ def checked_support(answer: Answer) -> float:
     any answer."""
     if answer.refused:
         return -1.0
-    if not answer.sentences:
+    # The key quote is the same passage sentence whichever order the passages were read in,
+    # and fully "supported" by construction: counted, it made a reading whose every own
+    # sentence failed beat one whose claims checked out (blind5 g04, docs/answers.md stop 42).
+    own = [s for s in answer.sentences if not s.key_quote]
+    if not own:
         return 0.0
-    return sum(s.support for s in answer.sentences if s.supported) / len(answer.sentences)
+    return sum(s.support for s in own if s.supported) / len(own)
 
 
 def better(first: Answer, second: Answer) -> Answer:

@@ -85,3 +85,40 @@ def test_a_bare_verdict_is_answered_with_the_quote_not_refused(built_index, embe
     assert [(s.text, s.supported) for s in ans.sentences] == [(raw, False), (f"“{STANCE}”", True)]
     off = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig(), key_quote_min=0)
     assert off.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings()).refused
+
+
+def test_a_retry_s_yes_is_dropped_and_the_quote_answers(built_index, embedder):
+    """Fresh f10: forced past its NOT COVERED, the model opens "Yes, …" whatever the article
+    says (10 of 14 such questions in the stop-41 recordings, f10 among them). On a retry the
+    "Yes" is not shown; the claim after it opens the answer, and the article's stance ends it.
+    On a first reading, where the model chose its verdict, it stays, flagged as before."""
+    data, qvec, hits, texts, passages = _setup(built_index, embedder, QUESTION)
+    first = passages[0]
+    claim = texts[first.hit.doc_id][first.start:first.end].split(". ")[0].strip().rstrip(".")
+    raw = f"Yes, {claim[0].lower()}{claim[1:]}. [{first.n}]"
+    composer = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig())
+    retried = composer.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings(), retried=True)
+    assert not retried.refused and not retried.text.lower().startswith("yes")
+    assert retried.sentences[0].text == f"{claim}." and retried.sentences[0].supported
+    assert retried.sentences[-1].text == f"“{STANCE}”" and retried.sentences[-1].key_quote
+    first_reading = composer.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings())
+    assert first_reading.text.startswith("Yes,") and not first_reading.sentences[0].supported
+
+
+def test_a_retry_that_is_only_a_yes_is_answered_by_the_quote_alone(built_index, embedder):
+    data, qvec, hits, texts, passages = _setup(built_index, embedder, QUESTION)
+    raw = "Yes, as an ML PM, you are still the one who designs the whole feature."
+    ans = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig()).answer(
+        QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings(), retried=True)
+    assert not ans.refused and [s.text for s in ans.sentences] == [f"“{STANCE}”"]
+    no_quote = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig(), key_quote_min=0)
+    assert no_quote.answer(QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings(), retried=True).refused
+
+
+def test_a_retry_s_no_stays(built_index, embedder):
+    """A "No" goes against the retry's push to agree, and was right both times it came."""
+    data, qvec, hits, texts, passages = _setup(built_index, embedder, QUESTION)
+    raw = "No, as an ML PM, you are not the one who designs the whole feature."
+    ans = AnswerComposer(embedder, built_index.corpus_dir, VerifyConfig()).answer(
+        QUESTION, QUESTION, qvec, raw, passages, hits, data, Timings(), retried=True)
+    assert not ans.refused and ans.text.startswith("No,")

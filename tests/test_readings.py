@@ -23,6 +23,18 @@ def test_the_better_supported_answer_is_kept_and_a_tie_keeps_the_first():
     assert better(weak, same) is weak
 
 
+def test_the_key_quote_does_not_count_for_a_reading():
+    """The key quote is the same passage sentence in either reading and "supported" by
+    construction; counted, a reading whose own sentences all failed beat one whose claims
+    checked out (blind5 g04 once its forced "Yes" was dropped)."""
+    quote = SentenceCheck("“The article's words.”", [2], True, 1.0, key_quote=True)
+    claims = _answer((True, 0.6))
+    only_quote = Answer("q", "text", False, [], [quote])
+    assert checked_support(only_quote) == 0.0 and better(claims, only_quote) is claims
+    with_quote = Answer("q", "text", False, [], [*claims.sentences, quote])
+    assert checked_support(with_quote) == 0.6
+
+
 def test_a_refusal_loses_to_any_answer():
     refusal, thin = _answer(refused=True), _answer((False, 0.2))
     assert better(refusal, thin) is thin and better(thin, refusal) is thin

@@ -32,6 +32,13 @@ def test_answer_html_flags_unsupported_sentences_and_lists_sources():
     assert "<mark>Models go stale fast</mark>" in html and "score 0.70" in html
 
 
+def test_the_key_quote_is_marked_as_the_article_s_own_words():
+    quote = SentenceCheck("“Models go stale fast.”", [1], True, 1.0, key_quote=True)
+    html = answer_html(Answer("q", "Monitoring is vital [1]. “Models go stale fast.” [1]", False, [C],
+                              [SentenceCheck("Monitoring is vital.", [1], True, 0.8), quote]))
+    assert html.count("pm-key-quote") == 1 and "own sentence nearest your question\">“Models go stale" in html
+
+
 def test_debug_view_shows_a_rewrite_that_was_not_used_and_why():
     ans = Answer("How much does it cost per month?", "Not covered.", True,
                  standalone_question="How much does it cost per month?",

@@ -125,7 +125,15 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
         """() => { const m = [...document.querySelectorAll('#chat [data-testid=bot]')].pop();
                    return m && !m.querySelector('.pm-pending') && !m.querySelector('.pm-sources')
                           && m.innerText.trim().length > 10; }""", timeout=ANSWER_TIMEOUT_MS)
+    # Then, while the LLM reads the passages again, the draft stays and a note under it says
+    # the checked answer will replace it (rag.readings; the note is gone once it does).
+    page.wait_for_function(
+        """() => { const m = [...document.querySelectorAll('#chat [data-testid=bot]')].pop();
+                   const p = m && m.querySelector('.pm-pending');
+                   return p && p.innerText.includes('Checking this draft')
+                          && m.innerText.length > p.innerText.length + 10; }""", timeout=ANSWER_TIMEOUT_MS)
     page.wait_for_selector("#chat [data-testid=bot] .pm-sources", timeout=ANSWER_TIMEOUT_MS)
+    assert "Checking this draft" not in page.locator("#chat [data-testid=bot]").last.inner_text()
     first = page.locator("#chat [data-testid=bot]").last
     assert first.locator(".pm-cite").count() >= 1
     sources = first.locator(".pm-source")

@@ -49,6 +49,7 @@ CSS = """
 #chat .pm-score { color: var(--body-text-color-subdued); font-size: .85em; margin-left: .4em; }
 #chat .pm-cite { color: var(--color-accent); font-weight: 600; }
 #chat .pm-unsupported { text-decoration: underline dotted #c33; }
+#chat .pm-key-quote { font-style: italic; }
 #chat .pm-pending { color: var(--body-text-color-subdued); font-style: italic; }
 #chat .pm-asked { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 0.3em; }
 #chat .pm-refusal { font-style: italic; }

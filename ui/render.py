@@ -70,6 +70,10 @@ def answer_html(answer: Answer) -> str:
         if not s.supported:
             body = (f'<span class="pm-unsupported" title="No article passage supports this'
                     f' sentence">{body} ⚠ unsupported</span>')
+        elif s.key_quote:
+            # Added after the model's sentences, so a reader should see it is not the model's.
+            body = (f'<span class="pm-key-quote" title="The article\'s own sentence nearest your'
+                    f' question">{body}</span>')
         parts.append(body)
     items = [source_html(c, f"[{c.n}]") for c in answer.citations]
     return understood + f"<p>{' '.join(parts)}</p>" + _sources_panel("Sources", items)
