@@ -208,7 +208,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         if isinstance(event, Reading):  # the ~5 s of prompt evaluation need not be silent
             print(reading_note(event, args.question), file=sys.stderr, flush=True)
         elif isinstance(event, Rereading):
-            print(rereading_note(event), file=sys.stderr, flush=True)
+            print(rereading_note(event, draft=False), file=sys.stderr, flush=True)
         elif not isinstance(event, str):  # raw tokens may carry wrong markers: the verified text comes last
             answer = event
     print(format_answer(answer))

@@ -145,12 +145,25 @@ def _sentence_scores(question_vec: np.ndarray, hits: list[Hit], article_texts: d
     return out
 
 
+# A refusal highlights a sentence to read, so a fragment is passed over when the passage has a
+# sentence of at least this many words: off topic, the nearest "sentences" were a list number
+# ("2.") and a byline ("– Flavia Bergstein").
+_HIGHLIGHT_MIN_WORDS = 4
+
+
 def closest_sentences(question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str],
                       embedder: Embedder) -> list[tuple[int, int] | None]:
     """Per hit, the (start, end) of its sentence most similar to the question (None for a hit
-    with no sentence): what a refusal highlights in each nearest passage."""
-    return [spans[int(np.argmax(scores))] if spans else None
-            for spans, scores in _sentence_scores(question_vec, hits, article_texts, embedder)]
+    with no sentence): what a refusal highlights in each nearest passage. Fragments shorter
+    than _HIGHLIGHT_MIN_WORDS words are skipped unless the passage has nothing longer."""
+    out: list[tuple[int, int] | None] = []
+    for hit, (spans, scores) in zip(hits, _sentence_scores(question_vec, hits, article_texts, embedder),
+                                    strict=True):
+        text = article_texts[hit.doc_id]
+        full = [len(text[s:e].split()) >= _HIGHLIGHT_MIN_WORDS for s, e in spans]
+        ranked = sorted(range(len(spans)), key=lambda i: (not full[i], -float(scores[i])))
+        out.append(spans[ranked[0]] if spans else None)
+    return out
 
 
 def select_passages(

@@ -41,6 +41,18 @@ def test_nothing_supported_or_not_covered_gives_a_refusal_listing_three_nearest(
         assert c.quote and c.quote in c.text and c.quote != c.text
 
 
+def test_an_off_topic_refusal_lists_by_score_and_highlights_sentences_not_fragments(built_index, embedder):
+    """Asked about mercury, the nearest passages came in fused rank (scores 0.00, 0.02, 0.03 as
+    shown) and highlighted a list number ("2.") and a byline ("– Flavia Bergstein")."""
+    question = "What is the boiling point of mercury in kelvin?"
+    composer, data, qvec, hits, _ = _setup(built_index, embedder, question)
+    ans = composer.refusal(question, question, qvec, hits, data, Timings(), llm_called=False)
+    scores = [c.score for c in ans.nearest]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert [c.n for c in ans.nearest] == [1, 2, 3]
+    assert all(len(c.quote.split()) >= 4 for c in ans.nearest), [c.quote for c in ans.nearest]
+
+
 def test_not_covered_is_the_whole_reply_not_a_mention():
     assert is_not_covered("NOT COVERED") and is_not_covered(" not covered.")
     assert not is_not_covered("Pricing is " + "not covered in depth by the articles, which focus on" * 2)

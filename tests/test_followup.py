@@ -194,3 +194,15 @@ def test_those_before_its_noun_is_no_pronoun():
     model = Replies(replies=["Which of those skills are hardest to learn for a chef?"], calls=[])
     assert rewrite("Which of those skills are hardest?", SKILLS, model).question == "Which of those skills are hardest?"
     assert len(model.calls) == 1
+
+
+def test_a_light_verb_said_otherwise_is_no_lost_word():
+    """The page was asked "and how long did that take?" after a question on how the author
+    learned to code; the model's rewrite, "How long did the technical PM author spend learning
+    to code?", lost "take" (half the follow-up's own words) and was not used, and the question
+    as typed was refused. A light verb may be said otherwise; the other words must stay."""
+    history = [("How did the technical PM author learn to code?",
+                "He took Harvard's CS50 course and Codecademy's NLP path. [1]")]
+    assert is_faithful("How long did the technical PM author spend learning to code?",
+                       "and how long did that take?", history)
+    assert not is_faithful("How did the technical PM author learn to code?", "and how long did that take?", history)

@@ -65,6 +65,8 @@ def test_the_second_reading_says_the_text_shown_is_a_draft():
     note = rereading_note(Rereading(4))
     assert note.startswith("Checking this draft: reading the 4 passages again") and "replaces it" in note
     assert "1 passage again" in rereading_note(Rereading(1))
+    # With no draft shown (a held-back NOT COVERED, or `pmrag ask`), none is spoken of.
+    assert rereading_note(Rereading(4), draft=False) == "Reading the 4 passages again in another order to check the answer…"
 
 
 def test_a_follow_up_shows_how_it_was_understood_above_its_answer():

@@ -132,8 +132,16 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
                    const p = m && m.querySelector('.pm-pending');
                    return p && p.innerText.includes('Checking this draft')
                           && m.innerText.length > p.innerText.length + 10; }""", timeout=ANSWER_TIMEOUT_MS)
+    # The reader types the next question meanwhile, and presses Enter: the text survives the
+    # updates still streaming in, and no second answer starts over the first.
+    box = page.locator("#question textarea")
+    box.fill("What else should I read?")
+    box.press("Enter")
     page.wait_for_selector("#chat [data-testid=bot] .pm-sources", timeout=ANSWER_TIMEOUT_MS)
     assert "Checking this draft" not in page.locator("#chat [data-testid=bot]").last.inner_text()
+    time.sleep(1)
+    assert box.input_value() == "What else should I read?"
+    assert page.locator("#chat [data-testid=user]").count() == 1
     first = page.locator("#chat [data-testid=bot]").last
     assert first.locator(".pm-cite").count() >= 1
     sources = first.locator(".pm-source")
@@ -143,8 +151,12 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
 
     article = tmp_path / "lantern-reviews.md"
     article.write_text(NEW_ARTICLE, encoding="utf-8")
+    page.locator("#add").click()  # nothing chosen yet: told to choose, and told no more once chosen
+    page.wait_for_function("() => (document.querySelector('#upload-status')?.innerText || '').includes('first')")
     page.locator("#upload input[type=file]").set_input_files(str(article))
-    page.locator("#upload").get_by_text("lantern-reviews.md").first.wait_for()
+    page.wait_for_function("() => (document.querySelector('#upload-status')?.innerText || '').trim() === ''")
+    # The file list shows the name and its extension in separate elements.
+    page.wait_for_function("() => (document.querySelector('#upload')?.innerText || '').includes('lantern-reviews')")
     page.locator("#add").click()
     page.wait_for_function("() => (document.querySelector('#upload-status')?.innerText || '').includes('Added')",
                            timeout=120_000)
@@ -191,3 +203,11 @@ def test_off_topic_question_shows_nearest_passages_without_the_llm(page):
     page.locator("#settings").get_by_text("Settings and debug").click()
     page.locator("#debug").get_by_text("LLM not called").wait_for()
     assert seconds < 30, f"a refusal took {seconds:.0f} s; it should not wait for the LLM"
+    # Asking nothing warns in a toast and leaves the chat in view (an error would cover it).
+    page.locator("#question textarea").fill("  ")
+    page.locator("#ask").click()
+    page.get_by_text("Type a question about the articles first.").first.wait_for()
+    time.sleep(1)
+    assert page.locator(".error", has_text="Error").count() == 0  # no error badge over the outputs
+    assert page.locator("#chat [data-testid=bot]").last.inner_text() == answer.inner_text()
+    assert page.locator("#chat .pm-source").first.is_visible()

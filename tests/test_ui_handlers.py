@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from rag.assistant import Assistant
 from tests.fakes import ScriptedChat
 
+SKIP = {"__type__": "update"}  # gr.skip(): the output keeps its value
 REPLY = "Monitoring is not optional [1]. It is the most under valued part of operationalizing ML solutions [1]."
 
 
@@ -37,7 +38,10 @@ def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, emb
     assert "Checking this draft" in steps[-2][0][-1]["content"] and "Monitoring" in steps[-2][0][-1]["content"]
     history, turns, debug, box = steps[-1]
     assert "pm-sources" in history[-1]["content"] and "pm-cite" in history[-1]["content"]
-    assert len(turns) == 1 and "Timings" in debug and box == ""
+    assert len(turns) == 1 and "Timings" in debug
+    # The box is emptied as the question is taken, then left alone: what the reader types
+    # while the answer streams is not wiped by the next update.
+    assert steps[0][3] == "" and all(s[3] == SKIP for s in steps[1:]) and box == SKIP
 
     seen = []
     real_stream = h.assistant.stream
@@ -50,6 +54,23 @@ def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, emb
     history, turns, *_ = run(h, "And why is it undervalued?", history, turns)
     assert seen == [[(turns[0].question, turns[0].text)]]  # prior turns reach the assistant
     assert len(history) == 4 and len(turns) == 2
+
+
+def test_an_empty_question_leaves_the_chat_as_it_was(built_index, embedder, tmp_path):
+    h, llm = handlers(built_index, embedder, tmp_path)
+    for message in ("", "   "):
+        assert list(h.respond(message, [{"role": "user", "content": "hi"}], [], 4, None)) == [(SKIP,) * 4]
+    assert llm.calls == []
+
+
+def test_with_nothing_streamed_the_second_reading_is_no_draft_check(built_index, embedder, tmp_path):
+    """The first reading said NOT COVERED (held back, never shown): the note while the
+    passages are read again must not speak of a draft that is not there."""
+    h, _ = handlers(built_index, embedder, tmp_path, reply="NOT COVERED")
+    contents = [step[0][-1]["content"] for step in h.respond("Why is monitoring important for ML products?",
+                                                               [], [], 4, None)]
+    notes = [c for c in contents if "again in another order" in c]
+    assert notes and all("Checking this draft" not in c and "to check the answer" in c for c in notes)
 
 
 def test_feedback_and_export_carry_question_answer_and_citations(built_index, embedder, tmp_path):

@@ -121,14 +121,22 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
         chat_in = [box, chatbot, turns, top_k, backend]
         chat_out = [chatbot, turns, debug, box]
         chat_opts = dict(concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat", show_progress="minimal")
-        send.click(h.respond, chat_in, chat_out, **chat_opts, api_name="chat")
-        box.submit(h.respond, chat_in, chat_out, **chat_opts, api_visibility="private")
+        # One listener for the button and Enter, so that while an answer streams neither starts
+        # another ("once"): a second answer would start from the chat as it was when asked, and
+        # overwrite the first answer with its draft. What the reader types meanwhile stays in
+        # the box (respond leaves it alone after taking the question).
+        gr.on([send.click, box.submit], h.respond, chat_in, chat_out, **chat_opts, trigger_mode="once",
+              api_name="chat")
         chatbot.example_select(on_example, None, box, api_visibility="private").then(
             h.respond, chat_in, chat_out, **chat_opts, api_visibility="private")
         chatbot.clear(lambda: [], None, turns, api_visibility="private")
         chatbot.like(on_like, [turns], None, api_visibility="private")
         add_btn.click(on_upload, [upload], [upload_status, status, upload], concurrency_limit=1,
                       api_visibility="private")
+        # A new choice of files clears the last message ("Choose one or more … files first." stayed
+        # under the files just chosen). Not `.change`: adding clears the files, and that would
+        # wipe the report of what was added.
+        upload.upload(lambda: "", None, upload_status, api_visibility="private")
         export_btn.click(h.export, [turns], [export_file, export_text], api_visibility="private")
         # The index may have been rebuilt from the command line since the page was built.
         demo.load(h.status, None, status, api_visibility="private")

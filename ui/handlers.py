@@ -84,13 +84,19 @@ class Handlers:
         import gradio as gr
 
         if not message or not message.strip():
-            raise gr.Error("Type a question about the articles first.")
+            # A toast, not gr.Error: an error marks every output, and the chat would vanish
+            # under a red badge until the reader found its close button.
+            gr.Warning("Type a question about the articles first.")
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
         base = [*(history or []), {"role": "user", "content": message}]
 
         def chat(content: str) -> list[dict]:
             # A fresh list per update: Gradio may still be diffing the previous one.
             return [*base, {"role": "assistant", "content": content}]
 
+        # The box is emptied once, as the question is taken; later updates leave it alone, so
+        # a reader can type the next question during the 15-40 s an answer takes.
         yield chat(pending_html()), turns, gr.skip(), ""
         assistant = self.assistant_for(backend)
         prior = [(t.question, t.text) for t in turns if t is not None]
@@ -101,18 +107,19 @@ class Handlers:
                     answer = event
                     continue
                 if isinstance(event, Reading):
-                    yield chat(pending_html(reading_note(event, message))), turns, gr.skip(), ""
+                    yield chat(pending_html(reading_note(event, message))), turns, gr.skip(), gr.skip()
                     continue
                 if isinstance(event, Rereading):
-                    yield chat(streamed + "\n\n" + pending_html(rereading_note(event))), turns, gr.skip(), ""
+                    note = pending_html(rereading_note(event, draft=bool(streamed.strip())))
+                    yield chat(f"{streamed}\n\n{note}" if streamed.strip() else note), turns, gr.skip(), gr.skip()
                     continue
                 streamed += event
-                yield chat(streamed), turns, gr.skip(), ""
+                yield chat(streamed), turns, gr.skip(), gr.skip()
             hits = assistant.search(answer.standalone_question or message, int(top_k))
         except RagError as exc:
-            yield chat(error_html(str(exc))), [*turns, None], gr.skip(), ""
+            yield chat(error_html(str(exc))), [*turns, None], gr.skip(), gr.skip()
             return
-        yield chat(answer_html(answer)), [*turns, answer], debug_markdown(answer, hits), ""
+        yield chat(answer_html(answer)), [*turns, answer], debug_markdown(answer, hits), gr.skip()
 
     def like(self, data: Any, turns: list[Turn]) -> None:
         """Append 👍/👎 with the question, answer and citations to the JSON-lines file."""

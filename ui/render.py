@@ -93,11 +93,15 @@ def reading_note(reading: Reading, asked: str) -> str:
     return note
 
 
-def rereading_note(rereading: Rereading) -> str:
-    """What the page says under the first answer while the LLM reads the passages again: the
-    text shown is a draft, and the checked answer replaces it."""
-    return (f"Checking this draft: reading the {_passages(rereading.passages)} again in another order;"
-            " the checked answer with its sources replaces it…")
+def rereading_note(rereading: Rereading, *, draft: bool = True) -> str:
+    """What the page says while the LLM reads the passages again. Under a streamed first
+    answer (`draft`): the text shown is a draft, and the checked answer replaces it. With
+    nothing shown (the first reading said NOT COVERED, or `pmrag ask`, which prints only the
+    checked answer) there is no draft to speak of."""
+    again = f"the {_passages(rereading.passages)} again in another order"
+    if draft:
+        return f"Checking this draft: reading {again}; the checked answer with its sources replaces it…"
+    return f"Reading {again} to check the answer…"
 
 
 def _passages(n: int) -> str:
