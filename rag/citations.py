@@ -57,6 +57,11 @@ class VerifyConfig:
     # point ("companies should consider the cost of implementing and maintaining the AI
     # solution" for the pricing question the articles do not cover, dev q23; docs/answers.md).
     retry_min_support: float = 0.50
+    # An answer sentence this close (cosine) to one shown before it says it again. Over the
+    # stop-41 recordings of eight QA sets, 0.85 drops 3 sentences (two paraphrases and an
+    # exact restatement) and no key fact; at 0.80 it would also drop the second of two
+    # different part titles of the guide (0.81, 0.84). docs/answers.md, stop 42.
+    repeat_similarity: float = 0.85
 
 
 @dataclass
@@ -118,6 +123,13 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
         if own and any(_says_again(own, content_words(s.text)) for s in result.sentences if not s.verdict):
             # Nothing a sentence shown before did not say: the small model loops on a sentence
             # (rag.markers.repeat_start) or says it again in other order or other words.
+            continue
+        shown = [b for (b, _), s in zip(votes, result.sentences, strict=True) if not s.verdict]
+        if shown and float(np.max(avecs[shown] @ avecs[a])) >= cfg.repeat_similarity:
+            # The same claim in other words, which shares too few words for `_says_again`:
+            # "While ML is technically challenging, many of the fundamentals needed …" and, two
+            # sentences on, the article's own "While ML is an incredibly technical space, many of
+            # the fundamentals you need to understand …" (cosine 0.94, seen on the page).
             continue
         row = sims[a]
         blended, best_sent = scorer.support(text, row)

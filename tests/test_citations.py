@@ -458,3 +458,20 @@ def test_a_sentence_said_again_with_one_word_swapped_is_shown_once(embedder):
     # A short sentence with one word swapped may be a claim of its own.
     short = verify("Monitoring is not optional [1]. Monitoring is not cheap [1].", _passages(), ARTICLES, embedder)
     assert len(short.sentences) == 2
+
+
+def test_the_same_claim_in_other_words_is_shown_once(embedder):
+    """Seen on the page: the model's paraphrase of the guide's sentence, then two sentences on
+    the sentence itself, sharing too few words for the one-word-swap rule (cosine 0.94)."""
+    text = ("While ML is an incredibly technical space, many of the fundamentals you need to understand to"
+            " maximize business impact have little to do with developing complex algorithms. This tutorial"
+            " has 6 parts.")
+    texts, passages = _one_passage("guide.md", text)
+    answer = ("While ML is technically challenging, many of the fundamentals needed to maximize business impact"
+              " have little to do with developing complex algorithms [1]. While ML is an incredibly technical"
+              " space, many of the fundamentals you need to understand to maximize business impact have little"
+              " to do with developing complex algorithms [1].")
+    result = verify(answer, passages, texts, embedder)
+    assert len(result.sentences) == 1 and result.sentences[0].text.startswith("While ML is technically")
+    off = verify(answer, passages, texts, embedder, VerifyConfig(repeat_similarity=2.0))
+    assert len(off.sentences) == 2
