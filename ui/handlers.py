@@ -110,8 +110,9 @@ class Handlers:
                     yield chat(pending_html(reading_note(event, message))), turns, gr.skip(), gr.skip()
                     continue
                 if isinstance(event, Rereading):
-                    note = pending_html(rereading_note(event, draft=bool(streamed.strip())))
-                    yield chat(f"{streamed}\n\n{note}" if streamed.strip() else note), turns, gr.skip(), gr.skip()
+                    drafted = bool(streamed.strip())
+                    note = pending_html(rereading_note(event, draft=drafted))
+                    yield chat(f"{streamed}\n\n{note}" if drafted else note), turns, gr.skip(), gr.skip()
                     continue
                 streamed += event
                 yield chat(streamed), turns, gr.skip(), gr.skip()
