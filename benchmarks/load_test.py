@@ -74,7 +74,7 @@ def run_session(url: str, session: int, questions: list[str], top_k: int, log: t
             for update in job:  # streamed partial outputs
                 if first is None and "pm-pending" not in _text(update[0][-1]):
                     first = time.perf_counter() - t0
-            history, debug, _ = job.outputs()[-1]
+            history, debug, *_ = job.outputs()[-1]  # then the box and the Ask and Stop buttons
             final = _text(history[-1])
             total = time.perf_counter() - t0
             cited = 'class="pm-cite"' in final and 'class="pm-source"' in final

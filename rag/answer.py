@@ -93,6 +93,9 @@ class Answer:
     # order, rag.readings), and which reading this answer comes from.
     readings: int = 0
     reading: int = 0
+    # The reading the reader stopped (0: none). Stopped in the first, the answer is what was
+    # written so far, checked; in the second, it is the first reading's checked answer.
+    stopped_at: int = 0
     # A follow-up whose rewrite by the model was not used as it is: that rewrite, and why.
     rewrite_proposed: str = ""
     rewrite_note: str = ""
@@ -112,4 +115,5 @@ class Answer:
             "index_generation": self.index_generation,
             "readings": self.readings,
             "reading": self.reading,
+            "stopped_at": self.stopped_at,
         }

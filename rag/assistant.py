@@ -25,7 +25,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.answer import Answer, Reading, Rereading, Timings
 from rag.article_names import ArticleNames
 from rag.citations import VerifyConfig
-from rag.compose import AnswerComposer
+from rag.compose import STOPPED_TEXT, AnswerComposer
 from rag.config import Settings
 from rag.documents import Article
 from rag.embedding import Embedder, EmbeddingCache, SentenceTransformerEmbedder
@@ -179,12 +179,16 @@ class Assistant:
         return answer
 
     def stream(self, question: str, *, history: list[Any] | None = None, k: int | None = None,
-               progress: bool = False) -> Iterator[str | Reading | Rereading | Answer]:
+               progress: bool = False, stop: threading.Event | None = None,
+               ) -> Iterator[str | Reading | Rereading | Answer]:
         """Yield answer text as it is generated, then the verified `Answer` last. With
         `progress`, a `Reading` comes first when the LLM starts on the passages: the prompt
         takes ~5 s to evaluate on 2 cores, and a reader can see meanwhile which articles are
         being read, and how a follow-up was understood; and a `Rereading` when the first
-        answer is written and a second reading starts (its text is not streamed)."""
+        answer is written and a second reading starts (its text is not streamed). Setting
+        `stop` ends the wait: the model stops at its next token, and the answer is the first
+        reading's finished sentences, checked, or (stopped in the second reading, which takes
+        15-35 s more on 2 cores) the first reading's checked answer (`Answer.stopped_at`)."""
         if not question or not question.strip():
             raise EmptyQuestionError("the question is empty; type a question about the articles")
         question = question.strip()
@@ -240,13 +244,19 @@ class Assistant:
         t_gen = time.perf_counter()
         may_retry = best >= retry_floor
         raw, retried = yield from read(self.chat_model, self.settings, standalone, passages, may_retry, timings, t0,
-                                       t_gen)
+                                       t_gen, stop)
         answer = self.composer.answer(question, standalone, qvec, raw, passages, hits, data, timings,
                                       retried=retried, compared=frozenset(p.hit.doc_id for p in both))
         answer.readings = answer.reading = 1
+        stopped = stop is not None and stop.is_set()
+        if stopped:
+            answer.stopped_at = 1
+            if answer.refused:  # "couldn't find a clear answer" would blame the articles
+                answer.text = STOPPED_TEXT
         # A summary or comparison reads passages picked and ordered for it; any other question
         # is read a second time with its passages in another order (rag.readings).
-        again = None if both or own or self.settings.readings < 2 else reordered(passages, qvec, self.embedder)
+        again = None if stopped or both or own or self.settings.readings < 2 else reordered(passages, qvec,
+                                                                                             self.embedder)
         if again:
             log.info("second reading, passages in order %s", [p.hit.rank for p in again])
             if progress:
@@ -254,12 +264,16 @@ class Assistant:
             # Not shown as it comes: the page already shows the first reading's words, and
             # replaces them with the verified answer at the end.
             raw, retried = drained(read(self.chat_model, self.settings, standalone, again, may_retry, timings, t0,
-                                        t_gen))
-            second = self.composer.answer(question, standalone, qvec, raw, again, hits, data, timings,
-                                          retried=retried)
-            second.reading = 2
-            answer = better(answer, second)
-            answer.readings = 2
+                                        t_gen, stop))
+            if stop is not None and stop.is_set():
+                log.info("the reader stopped the second reading; the first reading's answer stands")
+                answer.stopped_at = 2
+            else:
+                second = self.composer.answer(question, standalone, qvec, raw, again, hits, data, timings,
+                                              retried=retried)
+                second.reading = 2
+                answer = better(answer, second)
+                answer.readings = 2
         timings.generate_ms = (time.perf_counter() - t_gen) * 1000
         yield _done(answer, t0, made)
 

@@ -37,6 +37,11 @@ UNANSWERED_TEXT = (
     "I couldn't find a clear answer to that in the articles. The closest passages are listed"
     " below, each with its sentence nearest to your question."
 )
+# The reader stopped the answer before a sentence of it was finished, or before one checked out.
+STOPPED_TEXT = (
+    "Stopped before the answer had a sentence that could be checked against the articles."
+    " The closest passages are listed below."
+)
 
 # A question whose answer is a number: "What's the ideal ratio of data scientists to engineers?",
 # "How many hours a week …?", "What's the typical salary …?". Not "how often" ("constantly",

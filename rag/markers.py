@@ -5,7 +5,8 @@ with one, lists them as items ("6 parts: [1], [2], and [3]") or uses one as the 
 article ("read [2]"). `split_answer` turns a reply into sentences without markers, each with
 the passage numbers it cited; `name_cited_articles` puts an article's title in front of a
 marker used as a noun, so the sentence still says something once markers are stripped;
-`without_markers` blanks them out; `repeat_start` finds where a reply starts to loop. Whether
+`without_markers` blanks them out; `repeat_start` finds where a reply starts to loop and
+`finished_sentences` where a stopped one last finished a sentence. Whether
 a passage supports a sentence is `rag.citations`'s question; the prompt's numbering is
 `rag.prompting`'s.
 """
@@ -140,3 +141,15 @@ def repeat_start(reply: str) -> int | None:
             return s + (lead.end() if lead else 0)
         seen.add(key)
     return None
+
+
+# Where a sentence of a reply is finished: its full stop (or ? or !), then any markers glued
+# after it, or a marker that ends it without one ("… in two areas [1]"), then closing quotes.
+_FINISHED = re.compile(rf"(?:[.!?](?:[ \t]*{_MARK})*|{_MARK})[\"'”’)]*(?=\s|$)")
+
+
+def finished_sentences(reply: str) -> str:
+    """`reply` up to the end of its last finished sentence: what stands of a reply the
+    reader stopped mid-sentence ("The author took a course on" says nothing checkable)."""
+    ends = [m.end() for m in _FINISHED.finditer(reply)]
+    return reply[: ends[-1]] if ends else ""

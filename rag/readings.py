@@ -15,6 +15,7 @@ left to `rag.compose`, picking the passages to `rag.assistant`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Generator
 from dataclasses import replace
 
@@ -36,11 +37,15 @@ ReplyStream = Generator[str, None, tuple[str, bool]]
 
 
 def read(chat_model: BaseChatModel, settings: Settings, question: str, passages: list[Passage], may_retry: bool,
-         timings: Timings, t0: float, t_gen: float) -> ReplyStream:
+         timings: Timings, t0: float, t_gen: float, stop: threading.Event | None = None) -> ReplyStream:
     """One reading of `passages`: streams the model's reply and returns it, with whether it
     came on a retry. `may_retry`: retrieval found passages close enough that a NOT COVERED
-    (or a reply of bare markers) is asked once more."""
-    raw = yield from stream_reply(chat_model, build_messages(question, passages), timings, t0, t_gen, settings)
+    (or a reply of bare markers) is asked once more. Once `stop` is set the reply is cut at
+    its last finished sentence and not retried (`rag.reply_stream`)."""
+    raw = yield from stream_reply(chat_model, build_messages(question, passages), timings, t0, t_gen, settings,
+                                  stop=stop)
+    if stop is not None and stop.is_set():
+        return raw, False
     # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
     named = name_cited_articles(raw, passages, question)
     retried = (is_not_covered(raw) or says_nothing(named)) and may_retry
@@ -54,7 +59,8 @@ def read(chat_model: BaseChatModel, settings: Settings, question: str, passages:
         # asked as what the passages say about it (see YES_NO_RETRY_QUESTION).
         log.info("model said %r with close passages; asking again", raw.strip()[:40])
         raw = yield from stream_reply(chat_model, build_messages(question, passages, retry=True), timings, t0,
-                                      t_gen, settings, banned_words_kwargs(chat_model, REFUSAL_WORDS, continues=True))
+                                      t_gen, settings, banned_words_kwargs(chat_model, REFUSAL_WORDS, continues=True),
+                                      stop=stop)
     return raw, retried
 
 

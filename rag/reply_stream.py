@@ -4,7 +4,8 @@ The text is passed on as it comes, except what would flash on the page and then 
 bare NOT COVERED, which the assistant retries or turns into a refusal, and a reply of only
 citation markers or list labels ("[1] [2] [3] [4]", "B [2] and C [3]"), which says nothing,
 are held back until the reply shows it is something else. A reply that starts to repeat a
-sentence word for word (`rag.markers.repeat_start`) is cut there and the model stopped. The
+sentence word for word (`rag.markers.repeat_start`) is cut there and the model stopped; so is
+a reply the reader stops (a `threading.Event`), at its last finished sentence. The
 time to the first shown text is recorded, a backend's own exception becomes one typed error
 (`rag.generation.explain_llm_error`), and the model's stream is closed however the reply
 ends. Which prompt is asked, whether to ask again, and what becomes of the reply (verified
@@ -14,6 +15,7 @@ by `rag.compose`) are left to the assistant (`rag.assistant`).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Generator
 from typing import Any
@@ -26,7 +28,7 @@ from rag.compose import is_not_covered
 from rag.config import Settings
 from rag.errors import RagError
 from rag.generation import explain_llm_error
-from rag.markers import repeat_start, without_markers
+from rag.markers import finished_sentences, repeat_start, without_markers
 from rag.prompting import NOT_COVERED
 
 log = logging.getLogger(__name__)
@@ -34,11 +36,13 @@ log = logging.getLogger(__name__)
 
 def stream_reply(chat_model: BaseChatModel, messages: list[tuple[str, str]], timings: Timings, t0: float,
                  t_gen: float, settings: Settings, options: dict[str, Any] | None = None,
-                 ) -> Generator[str, None, str]:
+                 stop: threading.Event | None = None) -> Generator[str, None, str]:
     """Stream one generation (returns the full text). A bare NOT COVERED is held back, so
     the page never flashes it before a retry or the refusal message. The first piece shown
     is the whole text so far; later ones are what the model added. `t_gen` (generation
-    start) and `t0` (the question) time `timings.first_token_ms` and `timings.wait_ms`."""
+    start) and `t0` (the question) time `timings.first_token_ms` and `timings.wait_ms`. Once
+    `stop` is set the model is stopped at its next token and the reply cut to its finished
+    sentences (seen only then: llama.cpp cannot be interrupted while it reads the prompt)."""
     raw, shown = "", False
     stream = chat_model.stream(messages, **(options or {}))
     try:
@@ -47,6 +51,10 @@ def stream_reply(chat_model: BaseChatModel, messages: list[tuple[str, str]], tim
             if not piece:
                 continue
             raw += piece
+            if stop is not None and stop.is_set():
+                log.info("the reader stopped the answer; generation stopped")
+                raw = finished_sentences(raw)
+                break
             loop = repeat_start(raw)
             if loop is not None:
                 # Left alone, a loop runs to the token limit (9 s more on 2 cores for the

@@ -74,6 +74,30 @@ def test_a_generation_stopped_early_frees_the_local_model(local_llm) -> None:
     assert done and done[0].strip(), "a second generation never ran: the lock was still held"
 
 
+def test_stop_in_the_second_reading_gives_the_first_readings_answer(built_index, embedder, local_llm) -> None:
+    """The reader stops the second reading (15-35 s more on 2 cores): the answer is what one
+    reading gives, checked."""
+    import threading
+
+    from rag.answer import Answer, Rereading
+
+    question = "Why is monitoring important for ML products?"
+    one = Assistant.load(built_index.model_copy(update={"readings": 1}), embedder=embedder, chat_model=local_llm)
+    expected = one.ask(question)
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    stop = threading.Event()
+    answer = None
+    for event in a.stream(question, progress=True, stop=stop):
+        if isinstance(event, Rereading):
+            stop.set()
+        elif isinstance(event, Answer):
+            answer = event
+    assert answer is not None and not answer.refused, answer
+    assert (answer.stopped_at, answer.reading, answer.readings) == (2, 1, 1)
+    # Freed at once too: the reading's stream is closed (test_a_generation_stopped_early_...).
+    assert answer.text == expected.text and answer.citations == expected.citations
+
+
 def test_a_sentence_the_model_loops_on_is_shown_once(built_index, embedder, local_llm) -> None:
     """Greedy decoding looped on "Regular PMs need to understand the problem, while ML PMs need
     to consider ..." for this question (stop 34): the loop is cut where it starts and no

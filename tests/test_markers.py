@@ -1,5 +1,5 @@
 from rag.chunking import Chunk
-from rag.markers import name_cited_articles, repeat_start, split_answer, without_markers
+from rag.markers import finished_sentences, name_cited_articles, repeat_start, split_answer, without_markers
 from rag.prompting import Passage
 from rag.retrieval import Hit
 
@@ -104,3 +104,13 @@ def test_repeat_start_waits_for_the_repeat_to_end_and_lets_short_sentences_repea
     assert repeat_start("Talk to your data scientists often. Talk to your data scientists often") is None
     assert repeat_start("Yes. It depends [1]. Yes. It depends [2]. More") is None
     assert repeat_start("") is None
+
+
+def test_finished_sentences_cuts_a_stopped_reply_after_its_last_finished_sentence():
+    assert finished_sentences("Monitoring matters [1]. It catches drift") == "Monitoring matters [1]."
+    assert finished_sentences("Monitoring matters. [1] [2] It catches") == "Monitoring matters. [1] [2]"
+    assert finished_sentences("It helps in two areas [1] and also") == "It helps in two areas [1]"
+    assert finished_sentences('He said “learn SQL.” Then') == 'He said “learn SQL.”'
+    assert finished_sentences("It takes 2.5 hours") == ""  # a decimal point ends nothing
+    assert finished_sentences("The author took a course on") == ""
+    assert finished_sentences("Done [1].") == "Done [1]."

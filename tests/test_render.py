@@ -29,7 +29,7 @@ def test_answer_html_flags_unsupported_sentences_and_lists_sources():
                  [SentenceCheck("Monitoring is vital.", [1], True, 0.8), SentenceCheck("Paris.", [], False, 0.1)])
     html = answer_html(ans)
     assert "<b>T &lt;x&gt;</b> › H" in html and "unsupported" in html and "[1]" in html
-    assert "<mark>Models go stale fast</mark>" in html and "score 0.70" in html
+    assert "<mark>Models go stale fast</mark>" in html and "score 0.70" not in html and 'title="Closeness to your question: 0.70"' in html
 
 
 def test_the_key_quote_is_marked_as_the_article_s_own_words():

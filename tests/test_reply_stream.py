@@ -136,3 +136,21 @@ def test_says_nothing_means_no_content_word():
         assert says_nothing(raw), raw
     for raw in ("Monitoring [1].", "Models go stale.", "NOT COVERED"):
         assert not says_nothing(raw), raw
+
+
+def test_a_reply_the_reader_stops_is_cut_at_its_last_finished_sentence_and_the_model_closed():
+    import threading
+
+    stop = threading.Event()
+    model = _Pieces(pieces=["Monitoring matters [1].", " It catches", " drift early", " [2].", " More"],
+                    read=[], closed=[])
+    gen = stream_reply(model, MESSAGES, Timings(), time.perf_counter(), time.perf_counter(),
+                       Settings.load(llm="none"), stop=stop)
+    shown = [next(gen), next(gen)]
+    stop.set()  # the reader presses Stop while "It catches" is on the page
+    with pytest.raises(StopIteration) as end:
+        next(gen)
+    assert shown == ["Monitoring matters [1].", " It catches"]
+    assert end.value.value == "Monitoring matters [1]."
+    assert model.read == ["Monitoring matters [1].", " It catches", " drift early"]  # not read on
+    assert model.closed == [True]

@@ -176,6 +176,8 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
         time.sleep(0.2)
     assert "lantern-reviews.md" in app.feedback.read_text()
     page.locator("#keep").get_by_text("Keep the conversation").click()
+    page.wait_for_selector("#export", state="visible")
+    assert not page.locator("#export-md").is_visible()  # no empty boxes before there is an export
     page.locator("#export").click()
     page.wait_for_function(
         "() => (document.querySelector('#export-md')?.innerText || '').includes('## Q: How did the author')")
@@ -190,6 +192,29 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
     # Nothing is fetched from anywhere but the app itself (no analytics, fonts or CDNs).
     assert all(u.startswith((app.url, "data:", "blob:")) for u in page.requests), \
         [u for u in page.requests if not u.startswith(app.url)]
+
+
+def test_stop_during_the_second_reading_shows_the_first_readings_answer(page):
+    """Stop takes Ask's place while an answer runs; pressed while the passages are read again,
+    it shows the first reading's checked answer at once, and Ask comes back."""
+    assert page.locator("#ask").is_visible() and not page.locator("#stop").is_visible()
+    page.locator("#question textarea").fill("Why is monitoring important for ML products?")
+    page.locator("#ask").click()
+    page.wait_for_selector("#stop", state="visible")
+    assert not page.locator("#ask").is_visible()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#chat .pm-pending')]
+                   .some(p => p.innerText.includes('Checking this draft'))""", timeout=ANSWER_TIMEOUT_MS)
+    like = page.locator("#chat .message-buttons").last.locator("button[aria-label=Like]")
+    assert like.count() == 1 and not like.is_visible()  # no thumbs under a draft
+    page.locator("#stop").click()
+    page.wait_for_selector("#chat [data-testid=bot] .pm-sources", timeout=60_000)
+    answer = page.locator("#chat [data-testid=bot]").last
+    assert like.is_visible()
+    assert "You stopped the second reading" in answer.inner_text()
+    assert answer.locator(".pm-cite").count() >= 1 and answer.locator(".pm-pending").count() == 0
+    page.wait_for_selector("#ask", state="visible")
+    assert not page.locator("#stop").is_visible()
 
 
 def test_off_topic_question_shows_nearest_passages_without_the_llm(page):

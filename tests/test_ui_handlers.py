@@ -33,22 +33,27 @@ def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, emb
     # While the LLM reads, the note names the articles (a follow-up's rewrite too, see render).
     assert "Reading 4 passages from “" in steps[1][0][-1]["content"]
     assert any("pm-sources" not in s[0][-1]["content"] and "Monitoring" in s[0][-1]["content"]
-               for s in steps[1:-1])  # partial text streamed before the final message
+               and "pm-writing" in s[0][-1]["content"]
+               for s in steps[1:-1])  # partial text streamed before the final message, marked as such
     # While the passages are read again, the streamed draft says it is one.
     assert "Checking this draft" in steps[-2][0][-1]["content"] and "Monitoring" in steps[-2][0][-1]["content"]
-    history, turns, debug, box = steps[-1]
+    history, turns, debug, box, ask, stop = steps[-1]
     assert "pm-sources" in history[-1]["content"] and "pm-cite" in history[-1]["content"]
+    assert "pm-writing" not in history[-1]["content"]
     assert len(turns) == 1 and "Timings" in debug
     # The box is emptied as the question is taken, then left alone: what the reader types
     # while the answer streams is not wiped by the next update.
     assert steps[0][3] == "" and all(s[3] == SKIP for s in steps[1:]) and box == SKIP
+    # Stop takes Ask's place as the question is taken (the layout puts Ask back after).
+    assert steps[0][4]["visible"] is False and steps[0][5]["visible"] is True
+    assert ask == SKIP and stop == SKIP and h.stop() is False  # nothing runs any more
 
     seen = []
     real_stream = h.assistant.stream
 
-    def spy(question, *, history=None, k=None, progress=False):
+    def spy(question, *, history=None, k=None, progress=False, stop=None):
         seen.append(history)
-        return real_stream(question, history=history, k=k, progress=progress)
+        return real_stream(question, history=history, k=k, progress=progress, stop=stop)
 
     h.assistant.stream = spy
     history, turns, *_ = run(h, "And why is it undervalued?", history, turns)
@@ -59,8 +64,37 @@ def test_chat_streams_then_shows_sources_and_passes_prior_turns(built_index, emb
 def test_an_empty_question_leaves_the_chat_as_it_was(built_index, embedder, tmp_path):
     h, llm = handlers(built_index, embedder, tmp_path)
     for message in ("", "   "):
-        assert list(h.respond(message, [{"role": "user", "content": "hi"}], [], 4, None)) == [(SKIP,) * 4]
+        assert list(h.respond(message, [{"role": "user", "content": "hi"}], [], 4, None)) == [(SKIP,) * 6]
     assert llm.calls == []
+
+
+def test_stop_in_the_second_reading_shows_the_first_readings_checked_answer(built_index, embedder, tmp_path):
+    h, llm = handlers(built_index, embedder, tmp_path)
+    steps = []
+    for step in h.respond("Why is monitoring important for ML products?", [], [], 4, None, session="s1"):
+        steps.append(step)
+        if "Checking this draft" in step[0][-1]["content"]:
+            assert h.stop("other session") is False  # a Stop is for its own session's answer
+            assert h.stop("s1") is True
+    final = steps[-1][0][-1]["content"]
+    assert "You stopped the second reading" in final and "pm-cite" in final and "pm-sources" in final
+    answer = steps[-1][1][-1]
+    assert (answer.stopped_at, answer.reading, answer.readings) == (2, 1, 1)
+    assert len(llm.calls) == 2  # the second reading was asked, then stopped at its first word
+    assert h.stop("s1") is False
+
+
+def test_stop_in_the_first_reading_keeps_the_sentences_finished_by_then(built_index, embedder, tmp_path):
+    h, llm = handlers(built_index, embedder, tmp_path)
+    steps = []
+    for step in h.respond("Why is monitoring important for ML products?", [], [], 4, None, session="s1"):
+        steps.append(step)
+        if "optional [1]." in step[0][-1]["content"]:
+            h.stop("s1")
+    answer = steps[-1][1][-1]
+    assert answer.stopped_at == 1 and not answer.refused and len(llm.calls) == 1  # no second reading
+    assert [s.text for s in answer.sentences] == ["Monitoring is not optional."]
+    assert "You stopped the answer" in steps[-1][0][-1]["content"]
 
 
 def test_with_nothing_streamed_the_second_reading_is_no_draft_check(built_index, embedder, tmp_path):

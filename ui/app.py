@@ -53,6 +53,9 @@ CSS = """
 #chat .pm-pending { color: var(--body-text-color-subdued); font-style: italic; }
 #chat .pm-asked { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 0.3em; }
 #chat .pm-refusal { font-style: italic; }
+/* Thumbs and copy under an answer still being written would rate or copy a draft. */
+#chat .message-row:has(.pm-pending, .pm-writing) + .message-buttons { visibility: hidden; }
+#chat .pm-writing { color: var(--body-text-color-subdued); }
 #index-status { font-size: .92em; }
 #debug { font-size: .88em; }
 #debug table { table-layout: auto; width: 100%; }
@@ -75,6 +78,23 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
     def on_upload(files: list | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008 (Gradio idiom)
         return h.upload(files, progress)
 
+    # The session names the answer a Stop click is for: each page load has its own.
+    def on_respond(message: str, history: list, turns: list, top_k: float, backend: str | None,
+                   request: gr.Request) -> Any:
+        yield from h.respond(message, history, turns, top_k, backend, session=request.session_hash or "")
+
+    def on_stop(request: gr.Request) -> Any:
+        h.stop(request.session_hash or "")
+        # Seen at the model's next token; while llama.cpp reads the prompt (~5 s) it cannot be.
+        return gr.update(value="Stopping…", interactive=False)
+
+    def idle() -> tuple:
+        return gr.update(visible=True), gr.update(visible=False, value="Stop", interactive=True)
+
+    def on_export(turns: list) -> tuple:
+        path, text = h.export(turns)
+        return gr.update(value=path, visible=path is not None), gr.update(value=text, visible=True)
+
     def on_example(data: gr.SelectData) -> str:
         return data.value["text"] if isinstance(data.value, dict) else str(data.value)
 
@@ -94,6 +114,7 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
                     box = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
                                      scale=8, elem_id="question", autofocus=True, container=False)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop", visible=False)
                 with gr.Accordion("Settings and debug", open=False, elem_id="settings"):
                     with gr.Row():
                         top_k = gr.Slider(1, 8, value=settings.top_k, step=1, label="Passages per answer")
@@ -114,21 +135,26 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
                     gr.Markdown("The thumbs under an answer log your feedback with the question, answer and"
                                 " citations to a JSON-lines file.")
                     export_btn = gr.Button("Export chat as Markdown", size="sm", elem_id="export")
-                    export_file = gr.File(label="Download", interactive=False)
+                    # Hidden until there is something in them: empty boxes read as broken.
+                    export_file = gr.File(label="Download", interactive=False, visible=False)
                     export_text = gr.Code(language="markdown", label="Copy", buttons=["copy"], elem_id="export-md",
-                                          lines=6, max_lines=14, wrap_lines=True)
+                                          lines=6, max_lines=14, wrap_lines=True, visible=False)
 
         chat_in = [box, chatbot, turns, top_k, backend]
-        chat_out = [chatbot, turns, debug, box]
+        chat_out = [chatbot, turns, debug, box, send, stop]
         chat_opts = dict(concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat", show_progress="minimal")
         # One listener for the button and Enter, so that while an answer streams neither starts
         # another ("once"): a second answer would start from the chat as it was when asked, and
         # overwrite the first answer with its draft. What the reader types meanwhile stays in
-        # the box (respond leaves it alone after taking the question).
-        gr.on([send.click, box.submit], h.respond, chat_in, chat_out, **chat_opts, trigger_mode="once",
-              api_name="chat")
+        # the box (respond leaves it alone after taking the question). Stop replaces Ask while
+        # an answer runs; `.then` puts Ask back however the answer ended, errors included.
+        gr.on([send.click, box.submit], on_respond, chat_in, chat_out, **chat_opts, trigger_mode="once",
+              api_name="chat").then(idle, None, [send, stop], api_visibility="private")
         chatbot.example_select(on_example, None, box, api_visibility="private").then(
-            h.respond, chat_in, chat_out, **chat_opts, api_visibility="private")
+            on_respond, chat_in, chat_out, **chat_opts, api_visibility="private").then(
+            idle, None, [send, stop], api_visibility="private")
+        # Not queued behind the answers it stops.
+        stop.click(on_stop, None, stop, concurrency_limit=None, api_visibility="private")
         chatbot.clear(lambda: [], None, turns, api_visibility="private")
         chatbot.like(on_like, [turns], None, api_visibility="private")
         add_btn.click(on_upload, [upload], [upload_status, status, upload], concurrency_limit=1,
@@ -137,7 +163,7 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
         # under the files just chosen). Not `.change`: adding clears the files, and that would
         # wipe the report of what was added.
         upload.upload(lambda: "", None, upload_status, api_visibility="private")
-        export_btn.click(h.export, [turns], [export_file, export_text], api_visibility="private")
+        export_btn.click(on_export, [turns], [export_file, export_text], api_visibility="private")
         # The index may have been rebuilt from the command line since the page was built.
         demo.load(h.status, None, status, api_visibility="private")
     return demo

@@ -24,6 +24,7 @@ from rag.errors import RagError
 from rag.indexing import update_index
 from rag.models import bundled_model_path
 from ui.render import (
+    WRITING,
     answer_html,
     debug_markdown,
     error_html,
@@ -59,6 +60,7 @@ class Handlers:
         self._assistants = {settings.llm: assistant}
         self._lock = threading.Lock()
         self._feedback_lock = threading.Lock()
+        self._stops: dict[str, threading.Event] = {}  # the answer running in each page session
 
     @property
     def assistant(self) -> Assistant:
@@ -79,15 +81,18 @@ class Handlers:
 
     # --- chat -------------------------------------------------------------------------
     def respond(self, message: str, history: list[dict], turns: list[Turn], top_k: float,
-                backend: str | None) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer into the chat; outputs (chatbot, turns, debug, textbox)."""
+                backend: str | None, session: str = "") -> Iterator[tuple[Any, ...]]:
+        """Stream one answer into the chat; outputs (chatbot, turns, debug, textbox, ask
+        button, stop button). While it runs, Stop takes the Ask button's place; `stop(session)`
+        ends the wait (`Assistant.stream`), and the layout puts Ask back when it is over."""
         import gradio as gr
 
+        keep = gr.skip()
         if not message or not message.strip():
             # A toast, not gr.Error: an error marks every output, and the chat would vanish
             # under a red badge until the reader found its close button.
             gr.Warning("Type a question about the articles first.")
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield keep, keep, keep, keep, keep, keep
             return
         base = [*(history or []), {"role": "user", "content": message}]
 
@@ -95,32 +100,50 @@ class Handlers:
             # A fresh list per update: Gradio may still be diffing the previous one.
             return [*base, {"role": "assistant", "content": content}]
 
+        stop = threading.Event()
+        with self._lock:
+            self._stops[session] = stop
         # The box is emptied once, as the question is taken; later updates leave it alone, so
         # a reader can type the next question during the 15-40 s an answer takes.
-        yield chat(pending_html()), turns, gr.skip(), ""
+        yield (chat(pending_html()), turns, keep, "", gr.update(visible=False),
+               gr.update(visible=True, value="Stop", interactive=True))
         assistant = self.assistant_for(backend)
         prior = [(t.question, t.text) for t in turns if t is not None]
         answer, streamed = None, ""
         try:
-            for event in assistant.stream(message, history=prior, k=int(top_k), progress=True):
+            for event in assistant.stream(message, history=prior, k=int(top_k), progress=True, stop=stop):
                 if isinstance(event, Answer):
                     answer = event
                     continue
                 if isinstance(event, Reading):
-                    yield chat(pending_html(reading_note(event, message))), turns, gr.skip(), gr.skip()
+                    note = pending_html(reading_note(event, message))
+                    yield chat(note), turns, keep, keep, keep, keep
                     continue
                 if isinstance(event, Rereading):
                     drafted = bool(streamed.strip())
                     note = pending_html(rereading_note(event, draft=drafted))
-                    yield chat(f"{streamed}\n\n{note}" if drafted else note), turns, gr.skip(), gr.skip()
+                    yield chat(f"{streamed}\n\n{note}" if drafted else note), turns, keep, keep, keep, keep
                     continue
                 streamed += event
-                yield chat(streamed), turns, gr.skip(), gr.skip()
+                yield chat(streamed + WRITING), turns, keep, keep, keep, keep
             hits = assistant.search(answer.standalone_question or message, int(top_k))
         except RagError as exc:
-            yield chat(error_html(str(exc))), [*turns, None], gr.skip(), gr.skip()
+            yield chat(error_html(str(exc))), [*turns, None], keep, keep, keep, keep
             return
-        yield chat(answer_html(answer)), [*turns, answer], debug_markdown(answer, hits), gr.skip()
+        finally:
+            with self._lock:
+                if self._stops.get(session) is stop:
+                    del self._stops[session]
+        yield chat(answer_html(answer)), [*turns, answer], debug_markdown(answer, hits), keep, keep, keep
+
+    def stop(self, session: str = "") -> bool:
+        """Stop the answer running in `session`; False when none is."""
+        with self._lock:
+            stop = self._stops.get(session)
+        if stop is None:
+            return False
+        stop.set()
+        return True
 
     def like(self, data: Any, turns: list[Turn]) -> None:
         """Append 👍/👎 with the question, answer and citations to the JSON-lines file."""

@@ -38,7 +38,10 @@ def source_html(c: Citation, label: str) -> str:
     page = f", page {c.page}" if c.page else ""
     return (
         f'<div class="pm-source"><div class="pm-source-head"><span class="pm-label">{label}</span> {where}'
-        f' <span class="pm-score">{html.escape(c.doc_id)}{page} · score {c.score:.2f}</span></div>'
+        # The file name tells a reader where to open the article; the retrieval score is for
+        # whoever tunes the assistant, so it is a tooltip, not text a PM has to decode.
+        f' <span class="pm-score" title="Closeness to your question: {c.score:.2f}">'
+        f'{html.escape(c.doc_id)}{page}</span></div>'
         f'<blockquote>{highlighted_passage(c)}</blockquote></div>'
     )
 
@@ -59,6 +62,7 @@ def answer_html(answer: Answer) -> str:
         # Kept above the answer: the reading note that said it is gone once the text streams,
         # and a follow-up understood wrong is the one thing the reader can fix (ask again).
         understood = f'<p class="pm-asked">Understood as: {_inline(asked)}</p>'
+    understood += _stopped_note(answer)
     if answer.refused:
         head = f'<p class="pm-refusal">{_inline(answer.text)}</p>'
         items = [source_html(c, f"#{c.n}") for c in answer.nearest]
@@ -77,6 +81,21 @@ def answer_html(answer: Answer) -> str:
         parts.append(body)
     items = [source_html(c, f"[{c.n}]") for c in answer.citations]
     return understood + f"<p>{' '.join(parts)}</p>" + _sources_panel("Sources", items)
+
+
+def _stopped_note(answer: Answer) -> str:
+    if answer.stopped_at == 2:
+        note = "You stopped the second reading: this is the first reading's answer, checked against its passages."
+    elif answer.stopped_at == 1 and not answer.refused:
+        note = "You stopped the answer: it ends with the last sentence finished by then, checked against its passages."
+    else:
+        return ""  # a stopped refusal says so itself (rag.compose.STOPPED_TEXT)
+    return f'<p class="pm-asked pm-stopped">{note}</p>'
+
+
+# Put after the text as it streams: says the answer is still being written, and (ui.app's
+# CSS) hides the thumbs under it, which would otherwise rate a draft.
+WRITING = ' <span class="pm-writing" title="Still writing">…</span>'
 
 
 def pending_html(note: str = "Searching the articles…") -> str:
