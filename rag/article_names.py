@@ -123,7 +123,17 @@ class ArticleNames:
 
 def _names_a_piece(question: str, stems: set[str] | frozenset[str]) -> bool:
     """A word for an article ("post", "guide", "blog") comes among or within three words after
-    the question's words with these stems."""
+    a run of the question's words with these stems: words at most three apart ("the step-by-step
+    guide", "the data science mindset post"). Not the span from the first such word to the last:
+    in a long question ("... I have read a few blog posts about ...", 456 words) that span held
+    the whole question, and "data" in one sentence and "science" in another named the Data
+    Science Mindset post (docs/answers.md, stop 43)."""
     tokens = _TOKEN.findall(question)
     at = [i for i, t in enumerate(tokens) if content_words(t) & stems]
-    return bool(at) and any(_PIECE.fullmatch(t) for t in tokens[at[0]:at[-1] + 4])
+    runs: list[list[int]] = []
+    for i in at:
+        if runs and i - runs[-1][-1] <= 3:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return any(_PIECE.fullmatch(t) for run in runs for t in tokens[run[0]:run[-1] + 4])

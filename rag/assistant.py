@@ -33,6 +33,7 @@ from rag.errors import EmptyQuestionError, IndexChangedError
 from rag.followup import Rewrite, needs_rewrite, normalise_history, rewrite
 from rag.generation import build_chat_model, describe
 from rag.langchain_retriever import LangChainRetriever
+from rag.long_question import own_question
 from rag.named_article import (
     article_passages,
     asks_for_summary,
@@ -194,10 +195,15 @@ class Assistant:
         question = question.strip()
         t0 = time.perf_counter()
         turns = normalise_history(history)
-        made = rewrite(question, turns, self.chat_model) if needs_rewrite(question, turns) else Rewrite(question)
+        # A long message is asked as its own question, without the background (rag.long_question).
+        ask = own_question(question)
+        made = rewrite(ask.question, turns, self.chat_model) if needs_rewrite(ask.question, turns) \
+            else Rewrite(ask.question)
+        if ask.note:
+            made = Rewrite(made.question, made.proposed, "; ".join(n for n in (ask.note, made.note) if n))
         standalone = made.question
         if standalone != question:
-            log.info("follow-up rewritten: %r -> %r", question, standalone)
+            log.info("asked as %r (typed: %r)", standalone, question[:80])
         t_found = time.perf_counter()
         shown = k or self.settings.top_k
         # Embedded once: for retrieval, then to pick passages or a refusal's quotes.

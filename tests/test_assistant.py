@@ -402,3 +402,27 @@ def test_a_question_naming_an_article_above_the_gate_reads_only_that_article(bui
     llm.calls.clear()
     a.ask("Which online courses does the newsletter recommend?")
     assert len({t for _, t, _ in _blocks(llm.calls[0])}) > 1
+
+
+BACKGROUND = ("Some background first. I have been a product manager for six years on B2B logistics software, "
+              "mostly on a shipment tracking dashboard for operations managers at mid-sized retailers. I run our "
+              "A/B tests with the analytics team and I am comfortable with SQL. Next quarter I take over a team of "
+              "two data scientists and two backend engineers who are building a delivery delay model, and I have "
+              "never shipped a model to customers before. ")
+
+
+def test_a_long_message_is_asked_as_its_own_question(built_index, embedder, monkeypatch):
+    """Retrieval and the model get the asking sentence; the background is left out, and the
+    answer says so (rag.long_question)."""
+    embedded = []
+    real = embedder.embed_query
+    monkeypatch.setattr(embedder, "embed_query", lambda text: embedded.append(text) or real(text))
+    llm = ScriptedChat(reply="Monitoring is not optional [1].", calls=[])
+    a = Assistant.load(built_index, embedder=embedder, chat_model=llm)
+    message = BACKGROUND + "Given all of that, why is monitoring important for ML products? Thanks in advance!"
+    ans = a.ask(message)
+    assert ans.question == message and ans.standalone_question == "Why is monitoring important for ML products?"
+    assert embedded == ["Why is monitoring important for ML products?"]
+    assert "background are not searched or read" in ans.rewrite_note
+    assert not any("shipment tracking" in str(m) for call in llm.calls for m in call)
+    assert not ans.refused and MONITORING in {c.doc_id for c in ans.citations}

@@ -46,7 +46,8 @@ def test_read_qa_takes_a_byte_order_mark_and_a_lone_must_include_phrase(tmp_path
 
 
 @pytest.mark.parametrize("name", ["dev_qa.jsonl", "fresh_qa.jsonl", "followup_qa.jsonl", "blind_qa.jsonl",
-                                  "blind2_qa.jsonl", "blind3_qa.jsonl"])
+                                  "blind2_qa.jsonl", "blind3_qa.jsonl", "blind4_qa.jsonl", "blind5_qa.jsonl",
+                                  "long_qa.jsonl"])
 def test_the_repos_question_sets_quote_the_indexed_articles_exactly(name, built_index):
     """A gold quote the indexed text does not contain silently counts as never cited, so
     every quote of every set must be found in the real index of corpus/."""

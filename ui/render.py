@@ -151,7 +151,7 @@ def debug_markdown(answer: Answer, hits: list[Any] | None = None) -> str:
         lines.append(f"**The model's rewrite, not used:** {_cell(answer.rewrite_proposed)} "
                      f"({_cell(answer.rewrite_note)})  ")
     elif answer.rewrite_note:
-        lines.append(f"**Follow-up:** {_cell(answer.rewrite_note)}  ")
+        lines.append(f"**How it was asked:** {_cell(answer.rewrite_note)}  ")
     rewrite = f"rewrite {t.rewrite_ms:.0f} ms · " if t.rewrite_ms >= 1 else ""
     lines.append(f"**Timings:** {rewrite}retrieve {t.retrieve_ms:.0f} ms · first token {first} · total"
                  f" {t.total_ms:.0f} ms")
