@@ -45,10 +45,16 @@ class LlamaCppChat(BaseChatModel):
     # The assistant may ask this backend to never start a word of its refusal (see
     # `banned_words_kwargs`): llama.cpp can bias the tokens away, a remote server cannot.
     accepts_banned_words: ClassVar[bool] = True
+    # ... and may hand it the reader's Stop (`stop_kwargs`), which llama.cpp can honour even
+    # while it evaluates the prompt; a remote server's stream is only closed between tokens.
+    accepts_stop_event: ClassVar[bool] = True
     _llm: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     # The answer's evaluated system prompt survives a follow-up's rewrite (rag.prompt_states).
     _states: PromptStates = PrivateAttr(default_factory=PromptStates)
+    # The Stop of the call under way, read by llama.cpp's abort callback (`_watch_stop`).
+    _stop_event: threading.Event | None = PrivateAttr(default=None)
+    _abort_callback: Any = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -88,13 +94,54 @@ class LlamaCppChat(BaseChatModel):
                 max_tokens=kwargs.get("max_tokens", self.max_tokens), stop=stop or None,
                 logit_bias=bias or None,
             )
-            for part in stream:
-                text = part["choices"][0]["delta"].get("content")
-                if text:
-                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-                    if run_manager:
-                        run_manager.on_llm_new_token(text, chunk=chunk)
-                    yield chunk
+            stop_event = kwargs.get("stop_event")
+            watching = self._watch_stop(llm, stop_event)
+            try:
+                for part in stream:
+                    if watching:
+                        # From the first token on the caller checks its Stop between tokens;
+                        # a callback at every graph node (~800 a token) would only cost time.
+                        watching = self._watch_stop(llm, None)
+                    text = part["choices"][0]["delta"].get("content")
+                    if text:
+                        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                        if run_manager:
+                            run_manager.on_llm_new_token(text, chunk=chunk)
+                        yield chunk
+            except RuntimeError:
+                # llama_decode returns 2 when the callback aborts it, and llama-cpp-python
+                # raises. The unfinished batch's KV cells lie past `n_tokens`, and the next
+                # evaluation removes them first, so the context stays usable.
+                if stop_event is None or not stop_event.is_set():
+                    raise
+                log.info("the reader stopped the answer while the model read the prompt")
+                # LangChain's `stream` raises on a stream of no chunks; an empty one says
+                # "stopped with nothing" without being taken for a failed backend.
+                yield ChatGenerationChunk(message=AIMessageChunk(content=""))
+            finally:
+                if watching:
+                    self._watch_stop(llm, None)
+
+    def _watch_stop(self, llm: Any, event: threading.Event | None) -> bool:
+        """Have llama.cpp abort its evaluation once `event` is set (None: never); returns
+        whether it now watches one.
+
+        Without this a Stop waits until the whole prompt is evaluated (~5 s for four passages
+        on 2 cores) and the first token lets the caller see it. The callback runs between the
+        compute graph's nodes, so an abort lands within milliseconds."""
+        import llama_cpp
+
+        ctx = getattr(getattr(llm, "_ctx", None), "ctx", None)
+        if ctx is None:
+            return False
+        if self._abort_callback is None:
+            # Kept on the instance: llama.cpp holds the pointer, so ctypes must not free it.
+            self._abort_callback = llama_cpp.ggml_abort_callback(
+                lambda _data: self._stop_event is not None and self._stop_event.is_set())
+        self._stop_event = event
+        callback = self._abort_callback if event is not None else llama_cpp.ggml_abort_callback()
+        llama_cpp.llama_set_abort_callback(ctx, callback, None)
+        return event is not None
 
     @staticmethod
     def _ban(llm: Any, words: Sequence[str]) -> dict[int, float]:
@@ -123,6 +170,15 @@ def banned_words_kwargs(model: BaseChatModel, words: Sequence[str], *, continues
     if not words or not getattr(model, "accepts_banned_words", False):
         return {}
     return {"banned_words": list(words), **({"continues": True} if continues else {})}
+
+
+def stop_kwargs(model: BaseChatModel, stop: threading.Event | None) -> dict[str, Any]:
+    """Keyword arguments for `model.stream` that let the backend honour the reader's Stop
+    itself, mid-prompt, where it can (`accepts_stop_event`); others get none and are stopped
+    between tokens by the caller."""
+    if stop is None or not getattr(model, "accepts_stop_event", False):
+        return {}
+    return {"stop_event": stop}
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:

@@ -5,7 +5,8 @@ bare NOT COVERED, which the assistant retries or turns into a refusal, and a rep
 citation markers or list labels ("[1] [2] [3] [4]", "B [2] and C [3]"), which says nothing,
 are held back until the reply shows it is something else. A reply that starts to repeat a
 sentence word for word (`rag.markers.repeat_start`) is cut there and the model stopped; so is
-a reply the reader stops (a `threading.Event`), at its last finished sentence. The
+a reply the reader stops (a `threading.Event`), at its last finished sentence, or, stopped
+before its first token, with nothing. The
 time to the first shown text is recorded, a backend's own exception becomes one typed error
 (`rag.generation.explain_llm_error`), and the model's stream is closed however the reply
 ends. Which prompt is asked, whether to ask again, and what becomes of the reply (verified
@@ -27,7 +28,7 @@ from rag.claims import content_words
 from rag.compose import is_not_covered
 from rag.config import Settings
 from rag.errors import RagError
-from rag.generation import explain_llm_error
+from rag.generation import explain_llm_error, stop_kwargs
 from rag.markers import finished_sentences, repeat_start, without_markers
 from rag.prompting import NOT_COVERED
 
@@ -42,9 +43,11 @@ def stream_reply(chat_model: BaseChatModel, messages: list[tuple[str, str]], tim
     is the whole text so far; later ones are what the model added. `t_gen` (generation
     start) and `t0` (the question) time `timings.first_token_ms` and `timings.wait_ms`. Once
     `stop` is set the model is stopped at its next token and the reply cut to its finished
-    sentences (seen only then: llama.cpp cannot be interrupted while it reads the prompt)."""
+    sentences; the local model is also handed `stop`, and stops while it still evaluates
+    the prompt (`rag.generation.stop_kwargs`)."""
     raw, shown = "", False
-    stream = chat_model.stream(messages, **(options or {}))
+    # The local model also sees the Stop itself, so it can stop mid-prompt.
+    stream = chat_model.stream(messages, **(options or {}), **stop_kwargs(chat_model, stop))
     try:
         for chunk in stream:
             piece = chunk.content if isinstance(chunk.content, str) else str(chunk.content)

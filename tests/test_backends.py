@@ -188,3 +188,18 @@ def test_only_backends_that_can_ban_words_are_asked_to() -> None:
     for backend in ("openai", "ollama"):
         model = build_chat_model(Settings.load(llm=backend, llm_model="m", llm_base_url="http://127.0.0.1:9"))
         assert banned_words_kwargs(model, ["NOT"]) == {}
+
+
+def test_only_the_local_model_is_handed_the_readers_stop() -> None:
+    """llama.cpp can abort the prompt's evaluation on a Stop (rag.generation._watch_stop); an
+    OpenAI or Ollama client would send an unknown `stop_event` argument to its server, so it
+    gets none and is stopped between tokens by the caller."""
+    from rag.config import Settings
+    from rag.generation import LlamaCppChat, stop_kwargs
+
+    stop = threading.Event()
+    local = LlamaCppChat(model_path=str(bundled_model_path(Settings.load().models_dir)))
+    assert stop_kwargs(local, stop) == {"stop_event": stop} and stop_kwargs(local, None) == {}
+    for backend in ("openai", "ollama"):
+        model = build_chat_model(Settings.load(llm=backend, llm_model="m", llm_base_url="http://127.0.0.1:9"))
+        assert stop_kwargs(model, stop) == {}

@@ -98,6 +98,35 @@ def test_stop_in_the_second_reading_gives_the_first_readings_answer(built_index,
     assert answer.text == expected.text and answer.citations == expected.citations
 
 
+def test_stop_while_the_model_reads_the_prompt_stops_it_there(built_index, embedder, local_llm) -> None:
+    """Stopped as the LLM starts on the passages (the `Reading` event), llama.cpp aborts its
+    prompt evaluation (~5 s on 2 cores) instead of finishing it: the answer says it was
+    stopped, and the next question is answered as if nothing had happened."""
+    import threading
+
+    from rag.answer import Answer, Reading
+    from rag.compose import STOPPED_TEXT
+
+    question = "Why is monitoring important for ML products?"
+    a = Assistant.load(built_index.model_copy(update={"readings": 1}), embedder=embedder, chat_model=local_llm)
+    expected = a.ask(question)
+    read_in_full = local_llm._llm.n_tokens  # prompt and answer evaluated
+    stop = threading.Event()
+    answer = None
+    for event in a.stream(question, progress=True, stop=stop):
+        if isinstance(event, Reading):
+            stop.set()
+        elif isinstance(event, Answer):
+            answer = event
+    assert answer is not None and answer.stopped_at == 1 and answer.refused, answer
+    assert answer.text == STOPPED_TEXT and answer.llm_called
+    # Aborted within the prompt: without the abort the whole prompt is read before the first
+    # token lets the caller see the Stop.
+    assert local_llm._llm.n_tokens < read_in_full / 2, (local_llm._llm.n_tokens, read_in_full)
+    again = a.ask(question)
+    assert again.text == expected.text and again.citations == expected.citations
+
+
 def test_a_sentence_the_model_loops_on_is_shown_once(built_index, embedder, local_llm) -> None:
     """Greedy decoding looped on "Regular PMs need to understand the problem, while ML PMs need
     to consider ..." for this question (stop 34): the loop is cut where it starts and no

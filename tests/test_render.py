@@ -94,6 +94,20 @@ def test_export_markdown_has_questions_answers_and_quotes():
     assert "## Q: Why monitor?" in md and "a.md" in md and "> Models go stale fast" in md
 
 
+def test_export_markdown_keeps_unsupported_flags_and_how_a_follow_up_was_understood():
+    """The file says what the page said: a reader of it must not take an unsupported
+    sentence for a cited one, nor miss that a follow-up was asked otherwise."""
+    ans = Answer("and how long?", "Monitoring is vital [1]. Paris.", False, [C],
+                 [SentenceCheck("Monitoring is vital.", [1], True, 0.8), SentenceCheck("Paris.", [], False, 0.1)],
+                 standalone_question="How long does monitoring take?", stopped_at=2)
+    md = export_markdown([ans])
+    assert "Monitoring is vital. [1] Paris. **⚠ unsupported**" in md
+    assert "*Understood as: How long does monitoring take?*" in md
+    assert "*You stopped the second reading" in md
+    plain = export_markdown([Answer("Why monitor?", "Because [1].", False, [C], standalone_question="Why monitor?")])
+    assert "Understood" not in plain and "stopped" not in plain and "Because [1]." in plain
+
+
 def test_status_names_articles_models_and_build_time():
     md = status_markdown({"documents": {"a.md": {"title": "Zebra <notes>"}, "b.md": {}}, "chunks": 9,
                           "embed_model": "mini", "built_at": "2025-01-02T03:04:05Z"}, "llama-cpp:qwen")

@@ -126,9 +126,11 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
                 gr.Markdown("### Index")
                 status = gr.Markdown(h.status(), elem_id="index-status")
                 with gr.Accordion("Add articles", open=True, elem_id="add-articles"):
+                    # Said above the box, not as its label: a label that wraps covers "Drop File Here".
+                    gr.Markdown(f".md .txt .html .pdf, up to {settings.max_file_mb:g} MB each",
+                                elem_id="upload-types")
                     upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, height=120,
-                                     label=f".md .txt .html .pdf · up to {settings.max_file_mb:g} MB each",
-                                     elem_id="upload")
+                                     label="Articles", elem_id="upload")
                     add_btn = gr.Button("Add to index", elem_id="add", variant="secondary")
                     upload_status = gr.Markdown(elem_id="upload-status")
                 with gr.Accordion("Keep the conversation", open=False, elem_id="keep"):

@@ -84,13 +84,17 @@ def answer_html(answer: Answer) -> str:
 
 
 def _stopped_note(answer: Answer) -> str:
+    note = stopped_note(answer)
+    return f'<p class="pm-asked pm-stopped">{note}</p>' if note else ""
+
+
+def stopped_note(answer: Answer) -> str:
+    """What a stopped answer is, or ""."""
     if answer.stopped_at == 2:
-        note = "You stopped the second reading: this is the first reading's answer, checked against its passages."
-    elif answer.stopped_at == 1 and not answer.refused:
-        note = "You stopped the answer: it ends with the last sentence finished by then, checked against its passages."
-    else:
-        return ""  # a stopped refusal says so itself (rag.compose.STOPPED_TEXT)
-    return f'<p class="pm-asked pm-stopped">{note}</p>'
+        return "You stopped the second reading: this is the first reading's answer, checked against its passages."
+    if answer.stopped_at == 1 and not answer.refused:
+        return "You stopped the answer: it ends with the last sentence finished by then, checked against its passages."
+    return ""  # a stopped refusal says so itself (rag.compose.STOPPED_TEXT)
 
 
 # Put after the text as it streams: says the answer is still being written, and (ui.app's
@@ -176,7 +180,13 @@ def export_markdown(turns: list[Answer]) -> str:
     """The whole conversation as Markdown, each answer with its quoted sources."""
     out = ["# PM Learning Assistant — conversation", ""]
     for a in turns:
-        out += [f"## Q: {a.question}", "", a.text, ""]
+        out += [f"## Q: {a.question}", ""]
+        # What the page says around the answer goes with it: a reader of the file must see
+        # a follow-up as it was understood, a stopped answer, and an unsupported sentence.
+        notes = [f"Understood as: {a.standalone_question}"] if _reworded(a.standalone_question, a.question) else []
+        notes += [n for n in (stopped_note(a),) if n]
+        out += [f"*{_cell(n)}*" for n in notes] + ([""] if notes else [])
+        out += [_answer_markdown(a), ""]
         cites = a.nearest if a.refused else a.citations
         if cites:
             out.append("Nearest passages:" if a.refused else "Sources:")
@@ -186,6 +196,17 @@ def export_markdown(turns: list[Answer]) -> str:
                 out.append(f"  > {_cell(c.quote or c.text)}")
             out.append("")
     return "\n".join(out)
+
+
+def _answer_markdown(answer: Answer) -> str:
+    """The answer's text, each sentence the articles do not support flagged as on the page."""
+    if answer.refused or not answer.sentences:
+        return answer.text
+    parts = []
+    for s in answer.sentences:
+        marks = "".join(f" [{n}]" for n in s.citations)
+        parts.append(s.text + marks + ("" if s.supported else " **⚠ unsupported**"))
+    return " ".join(parts)
 
 
 def feedback_record(answer: Answer, liked: bool) -> str:
