@@ -13,6 +13,7 @@ are left to other modules.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ from rag.embedding import Embedder
 from rag.markers import split_answer
 from rag.prompting import LIST_MARK, NOT_COVERED, Passage, is_yes_no_question
 from rag.support import PassageSupport
+
+log = logging.getLogger(__name__)
 
 # A leading yes or no with its punctuation: alone or with only the question's words ("Yes,
 # <the question restated>") it is a bare verdict; before a claim of its own it is split off.
@@ -183,6 +186,12 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
                 blended = np.full(len(passages), min(score for score, *_ in checks))
         if not keep and own and own <= asked:
             continue  # the model restating the question: no claim to flag, just noise to drop
+        unnamed: set[str] = set()
+        if keep and not halves_vote:
+            # Each name the sentence gives is cited to a passage that names it (PassageSupport.naming_sources).
+            keep, unnamed = scorer.naming_sources(text, keep)
+            if unnamed:
+                log.info("names in no passage: %s in %r", sorted(unnamed), text[:80])
         if verdict and keep:
             # "Yes, the passages say that you still need to understand the problem [1]" (fresh
             # f10, where the articles say no): the passage supports the claim, not the verdict,

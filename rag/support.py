@@ -169,3 +169,26 @@ class PassageSupport:
         every passage sentence, each passage's support, each passage's sentence most like it)."""
         part_row = self.embedder.embed([part])[0] @ self.pvecs.T
         return (part_row, *self.support(part, part_row))
+
+    def naming_sources(self, text: str, keep: list[int]) -> tuple[list[int], set[str]]:
+        """`keep` (passage numbers from 1) with the passages added that name what `text` names
+        and no kept passage does, and the names no passage has.
+
+        "CS50: Introduction to Computer Science by Harvard and Data Scientist: NLP Specialist
+        Career Path by CodeAcademy [1]" (the page, stop 45): [1] names CS50 only, and the
+        sentence's likeness to it carried the whole sentence, so the second course looked
+        cited. A name is the claim itself; the passage that names it is its source."""
+        wanted = names(text) - self.asked_names - self.author_names
+        missing = {n for n in wanted if not any(names_in({n}, self.pplain[k - 1]) for k in keep)}
+        added: list[int] = []
+        while missing:
+            # The passage naming most of what is still missing first: "Data Scientist" alone
+            # is in several passages, the course's full name in one.
+            found = [({n for n in missing if names_in({n}, plain)}, i + 1) for i, plain in enumerate(self.pplain)
+                     if i + 1 not in keep + added]
+            best, n = max(found, key=lambda f: len(f[0]), default=(set(), 0))
+            if not best:
+                break
+            added.append(n)
+            missing -= best
+        return keep + added, missing

@@ -475,3 +475,24 @@ def test_the_same_claim_in_other_words_is_shown_once(embedder):
     assert len(result.sentences) == 1 and result.sentences[0].text.startswith("While ML is technically")
     off = verify(answer, passages, texts, embedder, VerifyConfig(repeat_similarity=2.0))
     assert len(off.sentences) == 2
+
+
+def test_a_name_in_a_sentence_is_cited_to_the_passage_that_names_it(embedder):
+    """Two courses in one sentence cited [1], where [1] names only the first (the page, stop
+    45): the second course's passage is cited too, so each name shows its source."""
+    articles = {
+        "cs50.md": "Two of the courses I have found most useful are: CS50: Introduction to Computer Science by"
+                   " Harvard. I audited this course a few years ago.",
+        "nlp.md": "Data Scientist: NLP Specialist Career Path by CodeAcademy. I started doing this course when I"
+                  " joined a climate tech startup.",
+    }
+    passages = []
+    for n, doc in enumerate(articles, start=1):
+        text = articles[doc]
+        hit = Hit(Chunk(doc, 0, 0, len(text), "", text), doc, 1.0, 0.5, 1.0, n)
+        passages.append(Passage(n, hit, 0, len(text), text))
+    answer = ("CS50: Introduction to Computer Science by Harvard and Data Scientist: NLP Specialist Career Path"
+              " by CodeAcademy [1].")
+    result = verify(answer, passages, articles, embedder, question="Which online courses were most useful?")
+    assert result.sentences[0].passages == [1, 2] and result.sentences[0].supported
+    assert set(result.quotes) == {1, 2}
