@@ -186,7 +186,6 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
                 blended = np.full(len(passages), min(score for score, *_ in checks))
         if not keep and own and own <= asked:
             continue  # the model restating the question: no claim to flag, just noise to drop
-        unnamed: set[str] = set()
         if keep and not halves_vote:
             # Each name the sentence gives is cited to a passage that names it (PassageSupport.naming_sources).
             keep, unnamed = scorer.naming_sources(text, keep)

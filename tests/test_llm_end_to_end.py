@@ -1,7 +1,10 @@
 """End to end with the real embedding model, a real index of corpus/ and the real bundled LLM."""
 
+import threading
+
 import pytest
 
+from rag.answer import Answer
 from rag.assistant import Assistant
 
 pytestmark = pytest.mark.llm
@@ -74,24 +77,28 @@ def test_a_generation_stopped_early_frees_the_local_model(local_llm) -> None:
     assert done and done[0].strip(), "a second generation never ran: the lock was still held"
 
 
+def _stopped_at(event_type: type, assistant: Assistant, question: str) -> Answer | None:
+    """The answer to `question` when the reader presses Stop at the first `event_type` event."""
+    stop = threading.Event()
+    answer = None
+    for event in assistant.stream(question, progress=True, stop=stop):
+        if isinstance(event, event_type):
+            stop.set()
+        elif isinstance(event, Answer):
+            answer = event
+    return answer
+
+
 def test_stop_in_the_second_reading_gives_the_first_readings_answer(built_index, embedder, local_llm) -> None:
     """The reader stops the second reading (15-35 s more on 2 cores): the answer is what one
     reading gives, checked."""
-    import threading
-
-    from rag.answer import Answer, Rereading
+    from rag.answer import Rereading
 
     question = "Why is monitoring important for ML products?"
     one = Assistant.load(built_index.model_copy(update={"readings": 1}), embedder=embedder, chat_model=local_llm)
     expected = one.ask(question)
     a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
-    stop = threading.Event()
-    answer = None
-    for event in a.stream(question, progress=True, stop=stop):
-        if isinstance(event, Rereading):
-            stop.set()
-        elif isinstance(event, Answer):
-            answer = event
+    answer = _stopped_at(Rereading, a, question)
     assert answer is not None and not answer.refused, answer
     assert (answer.stopped_at, answer.reading, answer.readings) == (2, 1, 1)
     # Freed at once too: the reading's stream is closed (test_a_generation_stopped_early_...).
@@ -102,22 +109,14 @@ def test_stop_while_the_model_reads_the_prompt_stops_it_there(built_index, embed
     """Stopped as the LLM starts on the passages (the `Reading` event), llama.cpp aborts its
     prompt evaluation (~5 s on 2 cores) instead of finishing it: the answer says it was
     stopped, and the next question is answered as if nothing had happened."""
-    import threading
-
-    from rag.answer import Answer, Reading
+    from rag.answer import Reading
     from rag.compose import STOPPED_TEXT
 
     question = "Why is monitoring important for ML products?"
     a = Assistant.load(built_index.model_copy(update={"readings": 1}), embedder=embedder, chat_model=local_llm)
     expected = a.ask(question)
     read_in_full = local_llm._llm.n_tokens  # prompt and answer evaluated
-    stop = threading.Event()
-    answer = None
-    for event in a.stream(question, progress=True, stop=stop):
-        if isinstance(event, Reading):
-            stop.set()
-        elif isinstance(event, Answer):
-            answer = event
+    answer = _stopped_at(Reading, a, question)
     assert answer is not None and answer.stopped_at == 1 and answer.refused, answer
     assert answer.text == STOPPED_TEXT and answer.llm_called
     # Aborted within the prompt: without the abort the whole prompt is read before the first

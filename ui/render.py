@@ -184,7 +184,8 @@ def export_markdown(turns: list[Answer]) -> str:
         # What the page says around the answer goes with it: a reader of the file must see
         # a follow-up as it was understood, a stopped answer, and an unsupported sentence.
         notes = [f"Understood as: {a.standalone_question}"] if _reworded(a.standalone_question, a.question) else []
-        notes += [n for n in (stopped_note(a),) if n]
+        if stopped := stopped_note(a):
+            notes.append(stopped)
         out += [f"*{_cell(n)}*" for n in notes] + ([""] if notes else [])
         out += [_answer_markdown(a), ""]
         cites = a.nearest if a.refused else a.citations
