@@ -62,8 +62,6 @@ def test_banned_words_never_open_the_local_models_reply(local_llm) -> None:
 def test_a_generation_stopped_early_frees_the_local_model(local_llm) -> None:
     """The assistant stops a generation that loops (rag.markers.repeat_start) by closing the
     stream: the real model's lock must be released then, not when the stream is collected."""
-    import threading
-
     messages = [("system", "You follow instructions exactly."),
                 ("human", "Count from 1 to 50, one number per line.")]
     stream = local_llm.stream(messages, max_tokens=60)
