@@ -48,9 +48,10 @@ _MAX_FOREIGN_WORDS = 1
 # its referent may not name a person: asked what "it" is in "How much does it cost per month?"
 # after the IDE question, the model said "The technical PM guy", and the assistant answered
 # "The technical PM guy costs $8 per month. [1]" (stop 23). An "it" that points at nothing
-# ("is it worth", "does it take", "it's") is left alone.
-REFERENT_SYSTEM = ("You find what a word in a question refers to. Reply with a short phrase copied"
-                   " from the conversation, nothing else.")
+# ("is it worth", "does it take", "it's") is left alone. "At most five words": asked what "that"
+# is after an answer naming three courses, the model began to list them and ran out of tokens.
+REFERENT_SYSTEM = ("You find what a word in a question refers to. Reply with a short phrase of at most"
+                   " five words copied from the conversation, nothing else.")
 _POINTERS = re.compile(r"\b(them|they|he|him|his|she|her)\b", re.IGNORECASE)
 # "those" and "these" standing for a noun, not before one: "Which of those matter most?" after
 # an answer listing skills. The bundled model rewrote it "What are the most important skills
@@ -58,6 +59,20 @@ _POINTERS = re.compile(r"\b(them|they|he|him|his|she|her)\b", re.IGNORECASE)
 # used; asked as typed, it was refused (stop 34). "Which of those skills ..." keeps its noun.
 _DEMONSTRATIVE = re.compile(r"(?<=\bof )(?:those|these)\b|\b(?:those|these)(?=\s*(?:[?.!,;]|$))",
                             re.IGNORECASE)
+# "that" or "this" standing for a thing, not joining a clause ("says that models drift") or
+# before its noun ("that course"): at the end of the question, or before a word that can only
+# follow a pronoun there ("How long did that take?", "to understand that better?"). Asked as
+# typed, "What math should I learn to understand that better?" is refused (the follow-up set's
+# u12). Such a "that" is looked up before the model is asked for a rewrite: after "Which courses
+# did the technical PM author find most useful?", the model rewrote "and how long did that
+# take?" as "How long did the technical PM author find the courses ... most useful?" and as
+# "How long did the technical PM author find it useful to take CS50 and ...?", the previous
+# question's "find useful" spliced in (an exploratory chat, stop 47), which the word checks
+# cannot see; "that" looked up gave "How long did the courses take?", answered "18 months".
+_THAT = re.compile(r"\b(?:that|this)\b(?=\s*(?:[?.!,;]|$)|\s+(?:better|more|less|well|again|too|also|now|then"
+                   r"|for|in|on|to|with|about|at|from|is|was|will|would|takes?|took|costs?|means?|works?"
+                   r"|helps?|matters?|lasts?|appl(?:y|ies)|involves?|requires?|needs?|happens?|compares?"
+                   r"|differs?|looks?)\b)", re.IGNORECASE)
 _IT = re.compile(r"\bit\b(?!\s*['’]s\b|\s+(?:is|was|takes?|took|worth|matters?)\b)", re.IGNORECASE)
 # Words that make a referent a person (pronouns for people are refused by `_POINTERS` already).
 _PEOPLE = frozenset({"guy", "author", "person", "people", "man", "woman", "writer", "blogger", "pm", "pms",
@@ -144,11 +159,18 @@ def normalise_history(history: Sequence[object] | None) -> list[Turn]:
 def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turns: int = 2) -> Rewrite:
     """Standalone version of `question`: the model's rewrite if it passes `is_faithful` and
     resolves the follow-up's pronouns, else the follow-up with each pronoun replaced by its
-    referent (`with_referents`), else the follow-up as it is. Not the previous question glued
-    on: on the follow-up QA set that pulled retrieval back to the earlier topic (gold evidence
-    in the passages for 6 of 14 follow-ups, against 10 of 14 for the bare follow-up;
-    docs/answers.md)."""
+    referent (`with_referents`), else the follow-up as it is. A follow-up with a "that" or
+    "this" standing for a thing has its referents looked up first (`_THAT`): on the follow-up
+    set that changed no question asked, and it mended one the rewrite got wrong. Not the
+    previous question glued on: on the follow-up QA set that pulled retrieval back to the
+    earlier topic (gold evidence in the passages for 6 of 14 follow-ups, against 10 of 14 for
+    the bare follow-up; docs/answers.md)."""
     recent = list(history)[-max_turns:]
+    looked_up = bool(_THAT.search(question))
+    if looked_up:
+        resolved = with_referents(question, recent, llm)
+        if resolved:
+            return Rewrite(resolved)
     messages = [("system", REWRITE_SYSTEM), ("human", f"Conversation:\n{_conversation(recent)}\n\n"
                                                       f"Follow-up question: {question}\n\nStandalone question:")]
     text = _first_line(llm, messages, 48)
@@ -158,7 +180,7 @@ def rewrite(question: str, history: Sequence[Turn], llm: BaseChatModel, max_turn
     flaw = unfaithful_because(text, question, recent)
     if not flaw and not _left_in_place(text, question):
         return Rewrite(text)
-    resolved = with_referents(question, recent, llm)
+    resolved = None if looked_up else with_referents(question, recent, llm)
     if resolved:
         log.info("follow-up rewrite %r not used; pronouns replaced: %r", text, resolved)
         why = flaw or "it leaves " + ", ".join(f'"{w}"' for w in _kept_pointers(text, question)) + " as they are"
@@ -177,6 +199,7 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
     pointers = list(dict.fromkeys(w.lower() for w in _POINTERS.findall(question)))
     pointers += list(dict.fromkeys(m.group(0).lower() for m in _DEMONSTRATIVE.finditer(question)))
     pointers += ["it"] if _IT.search(question) else []
+    pointers += list(dict.fromkeys(m.group(0).lower() for m in _THAT.finditer(question)))
     if not pointers:
         return None
     convo = _conversation(history)
@@ -193,11 +216,11 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
         words = content_words(phrase)
         if (not words or not words <= known or len(phrase.split()) > _MAX_REFERENT_WORDS
                 or _POINTERS.search(phrase) or _IT.search(phrase)
-                or (word == "it" and _PEOPLE & set(re.findall(r"\w+", phrase.lower())))):
+                or (word in ("it", "that", "this") and _PEOPLE & set(re.findall(r"\w+", phrase.lower())))):
             continue
         phrase = phrase[0].lower() + phrase[1:] if phrase[:4] in ("The ", "A ", "An ") else phrase
         pattern = (_IT if word == "it" else _DEMONSTRATIVE if word in ("those", "these")
-                   else re.compile(rf"\b{word}\b", re.IGNORECASE))
+                   else _THAT if word in ("that", "this") else re.compile(rf"\b{word}\b", re.IGNORECASE))
         resolved = pattern.sub(lambda m, p=phrase: p + _possessive(m), resolved)
         replaced = True
     if not replaced:

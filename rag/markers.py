@@ -5,7 +5,8 @@ with one, lists them as items ("6 parts: [1], [2], and [3]") or uses one as the 
 article ("read [2]"). `split_answer` turns a reply into sentences without markers, each with
 the passage numbers it cited; `name_cited_articles` puts an article's title in front of a
 marker used as a noun, so the sentence still says something once markers are stripped;
-`without_markers` blanks them out; `repeat_start` finds where a reply starts to loop and
+`opens_with_markers_as_subject` finds a reply whose opening claim has only markers for its
+subject; `without_markers` blanks them out; `repeat_start` finds where a reply starts to loop and
 `finished_sentences` where a stopped one last finished a sentence. Whether
 a passage supports a sentence is `rag.citations`'s question; the prompt's numbering is
 `rag.prompting`'s.
@@ -113,6 +114,24 @@ def name_cited_articles(answer: str, passages: list[Passage], question: str) -> 
         return f"{m.group(1)}“{title}” [{m.group(2)}]"
 
     return _MARKER_AS_NOUN.sub(named, answer)
+
+
+# "[1] and [2] were the courses that the technical PM author found most useful.": a reply that
+# opens with markers standing for what it names. Markers are stripped before a sentence is
+# checked, so it became "were the courses that ... found most useful. [1]", the question's own
+# words, which the verifier found "supported" by "These aren't the only courses I have done."
+# and preferred to the other reading's "CS50: Introduction to Computer Science by Harvard"
+# (an exploratory chat, stop 47). Nothing opens a reply for them to cite, so they are the subject.
+_OPENING_MARKER_SUBJECT = re.compile(
+    r"\s*\[\d+(?:\s*,\s*\d+)*\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+(?:\s*,\s*\d+)*\])*"
+    r"\s+[a-z]")
+
+
+def opens_with_markers_as_subject(reply: str) -> bool:
+    """Does `reply` open with markers followed by a lowercase word ("[1] and [2] were ...",
+    "[2] covers ...")? Stripped of its markers, such a sentence has no subject and says
+    nothing of its own; a marker before a capital ("[1] CS50: ...") is a stray citation."""
+    return bool(_OPENING_MARKER_SUBJECT.match(reply))
 
 
 def without_markers(text: str) -> str:

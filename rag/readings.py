@@ -27,7 +27,7 @@ from rag.compose import is_not_covered
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.generation import banned_words_kwargs
-from rag.markers import name_cited_articles
+from rag.markers import name_cited_articles, opens_with_markers_as_subject
 from rag.prompting import REFUSAL_WORDS, Passage, build_messages
 from rag.reply_stream import says_nothing, stream_reply
 
@@ -48,7 +48,7 @@ def read(chat_model: BaseChatModel, settings: Settings, question: str, passages:
         return raw, False
     # "[1] and [3]" answers "Which article should I read ...?": not a bare-markers reply.
     named = name_cited_articles(raw, passages, question)
-    retried = (is_not_covered(raw) or says_nothing(named)) and may_retry
+    retried = (is_not_covered(raw) or says_nothing(named) or opens_with_markers_as_subject(named)) and may_retry
     if retried:
         # The small model says NOT COVERED too readily (16 of 38 answerable dev questions),
         # or answers with bare markers ("[1] [2] [3] [4]" when the passages are a list of
@@ -56,7 +56,8 @@ def read(chat_model: BaseChatModel, settings: Settings, question: str, passages:
         # passages, ask once more and let the verifier judge. The retry may not write the
         # words of a refusal (where the backend allows it): the refusal wins greedy decoding
         # with a minority of the probability (see REFUSAL_WORDS). A yes/no question is
-        # asked as what the passages say about it (see YES_NO_RETRY_QUESTION).
+        # asked as what the passages say about it (see YES_NO_RETRY_QUESTION). A reply that
+        # opens with markers for its subject says nothing once they are stripped: retried too.
         log.info("model said %r with close passages; asking again", raw.strip()[:40])
         raw = yield from stream_reply(chat_model, build_messages(question, passages, retry=True), timings, t0,
                                       t_gen, settings, banned_words_kwargs(chat_model, REFUSAL_WORDS, continues=True),

@@ -246,6 +246,24 @@ def test_an_answer_of_bare_markers_is_retried_and_never_shown(one_reading, embed
     assert len(again.calls) == 2 and ans.refused and ans.nearest  # still nothing said: refused, with passages
 
 
+def test_an_answer_whose_subject_is_its_markers_is_retried(one_reading, embedder):
+    """The bundled model answered "Which courses did the technical PM author find most useful?"
+    with "[1] and [2] were the courses that the technical PM author found most useful." Stripped
+    of its markers that was "were the courses ...", the question's own words, and the page showed
+    it as the answer (stop 47): a reply opening with markers for its subject is asked again."""
+    llm = _FirstRefusesThenAnswers(first="[1] and [2] were the reasons that monitoring is important.",
+                                   reply="Monitoring is not optional [1].", calls=[])
+    ans = Assistant.load(one_reading, embedder=embedder, chat_model=llm).ask(
+        "Why is monitoring important for ML products?")
+    assert len(llm.calls) == 2 and "do answer this question" in llm.calls[1]
+    assert not ans.refused and ans.text.startswith("Monitoring is not optional")
+    cited_first = _FirstRefusesThenAnswers(first="Monitoring matters [1] and [2] covers drift.", reply="unused",
+                                           calls=[])
+    Assistant.load(one_reading, embedder=embedder, chat_model=cited_first).ask(
+        "Why is monitoring important for ML products?")
+    assert len(cited_first.calls) == 1  # a claim of its own comes first: no retry
+
+
 def test_forced_answer_the_passages_do_not_support_is_still_refused(one_reading, embedder):
     llm = _FirstRefusesThenAnswers(reply="Salaries range from $50,000 to $150,000 per year [1].", calls=[])
     a = Assistant.load(one_reading, embedder=embedder, chat_model=llm)

@@ -206,3 +206,41 @@ def test_a_light_verb_said_otherwise_is_no_lost_word():
     assert is_faithful("How long did the technical PM author spend learning to code?",
                        "and how long did that take?", history)
     assert not is_faithful("How did the technical PM author learn to code?", "and how long did that take?", history)
+
+
+COURSES = [("Which courses did the technical PM author find most useful?",
+            "CS50: Introduction to Computer Science by Harvard and Data Scientist: NLP Specialist Career Path"
+            " by CodeAcademy. [1][2]")]
+
+
+def test_that_standing_for_a_thing_is_looked_up_before_the_model_rewrites():
+    """The bundled model rewrote "and how long did that take?", after the courses question, as
+    "How long did the technical PM author find it useful to take CS50 and ...?": the previous
+    question's "find useful" spliced in, which the word checks cannot see (stop 47). Asked what
+    "that" refers to, it said "The courses mentioned in the previous question."."""
+    model = Replies(replies=["The courses mentioned in the previous question.", "unused"], calls=[])
+    assert rewrite("and how long did that take?", COURSES, model) == Rewrite("How long did the courses take?")
+    assert len(model.calls) == 1 and 'what does "that" refer to?' in model.calls[0]
+    # A referent that fails the checks leaves the question to the model's rewrite, and is not
+    # looked up a second time when that rewrite fails too.
+    model = Replies(replies=["The courses by CodeAcademy, CS50: Introduction to Computer Science",
+                             "How long did the CS50 and NLP courses take?"], calls=[])
+    assert rewrite("and how long did that take?", COURSES, model).question == \
+        "How long did the CS50 and NLP courses take?"
+    model = Replies(replies=["The bananas", "What is a banana?"], calls=[])
+    assert rewrite("and how long did that take?", COURSES, model).question == "and how long did that take?"
+    assert len(model.calls) == 2
+
+
+def test_that_joining_a_clause_or_before_its_noun_is_no_pronoun():
+    """Only a "that" standing for a thing is looked up first; otherwise the model rewrites."""
+    for question in ("And does the article say that models drift?", "And how long does that course take?",
+                     "And is this course free?", "What did he mean by saying that PMs should code?"):
+        model = Replies(replies=["Does it?", "unused", "unused"], calls=[])
+        rewrite(question, COURSES, model)
+        assert model.calls[0].endswith("Standalone question:"), question
+    for question in ("What math should I learn to understand that better?", "Which tool should we use for that?",
+                     "What does this mean for me?"):
+        model = Replies(replies=["unused", "unused"], calls=[])
+        rewrite(question, COURSES, model)
+        assert model.calls[0].endswith("refer to?"), question

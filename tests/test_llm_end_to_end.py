@@ -256,6 +256,23 @@ def test_each_in_a_follow_up_stands_for_what_the_answer_listed(built_index, embe
     assert not any("CS50" in s for s in supported), supported
 
 
+def test_the_courses_asked_about_and_how_long_that_took(built_index, embedder, local_llm) -> None:
+    """An exploratory chat (stop 47). "Which courses did the technical PM author find most
+    useful?" was answered "were the courses that the technical PM author found most useful. [1]":
+    the second reading's "[1] and [2] were the courses ..." with its markers stripped. Then "and
+    how long did that take?" was asked as "How long did the technical PM author find the courses
+    most useful?" and answered "... most useful for 18 months when they joined Climate Policy
+    Radar"."""
+    a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
+    question = "Which courses did the technical PM author find most useful?"
+    courses = a.ask(question)
+    assert not courses.refused and "CS50" in courses.text, courses.raw_answer
+    assert all(s.text[0].isupper() or not s.text[0].isalpha() for s in courses.sentences), courses.sentences
+    ans = a.ask("and how long did that take?", history=[(question, courses.text)])
+    assert "useful" not in ans.standalone_question, ans.standalone_question
+    assert any(s.supported and "18 months" in s.text for s in ans.sentences), ans.sentences
+
+
 def test_who_is_an_author_is_answered_from_her_article(built_index, embedder, local_llm) -> None:
     """"Who is Yael Gavish?" was refused by the relevance gate without the LLM."""
     a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)

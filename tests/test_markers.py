@@ -1,5 +1,12 @@
 from rag.chunking import Chunk
-from rag.markers import finished_sentences, name_cited_articles, repeat_start, split_answer, without_markers
+from rag.markers import (
+    finished_sentences,
+    name_cited_articles,
+    opens_with_markers_as_subject,
+    repeat_start,
+    split_answer,
+    without_markers,
+)
 from rag.prompting import Passage
 from rag.retrieval import Hit
 
@@ -114,3 +121,13 @@ def test_finished_sentences_cuts_a_stopped_reply_after_its_last_finished_sentenc
     assert finished_sentences("It takes 2.5 hours") == ""  # a decimal point ends nothing
     assert finished_sentences("The author took a course on") == ""
     assert finished_sentences("Done [1].") == "Done [1]."
+
+
+def test_a_reply_opening_with_markers_for_its_subject_is_found():
+    for reply in ("[1] and [2] were the courses the author found most useful.", "[2] covers how to start.",
+                  " [1], [2] and [3] are the steps.", "[1,2] were both audited."):
+        assert opens_with_markers_as_subject(reply), reply
+    # A marker before a capital is a stray citation; markers after a claim cite it.
+    for reply in ("[1] CS50: Introduction to Computer Science by Harvard.", "CS50 [1] and the NLP path [2].",
+                  "The courses were CS50 and the NLP path. [1] [2] covers both."):
+        assert not opens_with_markers_as_subject(reply), reply
