@@ -202,6 +202,13 @@ def test_stop_during_the_second_reading_shows_the_first_readings_answer(page):
     page.locator("#ask").click()
     page.wait_for_selector("#stop", state="visible")
     assert not page.locator("#ask").is_visible()
+    # Enter while the answer runs asks nothing, and says so; the next question stays in the box.
+    box = page.locator("#question textarea")
+    box.fill("What is a lantern review?")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('#busy-note').innerText.includes('Still answering')",
+                           timeout=10_000)
+    assert box.input_value() == "What is a lantern review?"
     page.wait_for_function(
         """() => [...document.querySelectorAll('#chat .pm-pending')]
                    .some(p => p.innerText.includes('Checking this draft'))""", timeout=ANSWER_TIMEOUT_MS)
@@ -215,6 +222,8 @@ def test_stop_during_the_second_reading_shows_the_first_readings_answer(page):
     assert answer.locator(".pm-cite").count() >= 1 and answer.locator(".pm-pending").count() == 0
     page.wait_for_selector("#ask", state="visible")
     assert not page.locator("#stop").is_visible()
+    assert page.locator("#busy-note").inner_text().strip() == ""
+    assert page.locator("#chat [data-testid=user]").count() == 1 and box.input_value() == "What is a lantern review?"
 
 
 def test_off_topic_question_shows_nearest_passages_without_the_llm(page):

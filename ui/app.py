@@ -56,12 +56,24 @@ CSS = """
 /* Thumbs and copy under an answer still being written would rate or copy a draft. */
 #chat .message-row:has(.pm-pending, .pm-writing) + .message-buttons { visibility: hidden; }
 #chat .pm-writing { color: var(--body-text-color-subdued); }
+/* Room kept for the note, so that it showing up does not move the page. */
+#busy-note { min-height: 1.5em; font-size: .88em; color: var(--body-text-color-subdued); padding: 0 .3em; }
+#busy-note p { margin: 0; }
 #index-status { font-size: .92em; }
 #debug { font-size: .88em; }
 #debug table { table-layout: auto; width: 100%; }
 #debug td:nth-child(n+5), #debug th:nth-child(n+5) { white-space: nowrap; text-align: right; }
 #debug pre, #debug code { white-space: pre-wrap; word-break: break-word; }
 """
+
+
+# Enter while an answer runs starts nothing (see the wiring), and said nothing either (found by
+# stop 45's exploratory browser test). The note is made in the browser, at once: the server is
+# busy with the answer being waited for. Stop is on the page only while an answer runs.
+BUSY_NOTE_JS = """() => document.querySelector('#stop')?.offsetParent
+  ? 'Still answering the last question. Yours stays in the box: ask it when the answer is done,'
+    + ' or press **Stop** first.'
+  : ''"""
 
 
 def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path | None = None) -> Any:
@@ -89,7 +101,7 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
         return gr.update(value="Stopping…", interactive=False)
 
     def idle() -> tuple:
-        return gr.update(visible=True), gr.update(visible=False, value="Stop", interactive=True)
+        return gr.update(visible=True), gr.update(visible=False, value="Stop", interactive=True), ""
 
     def on_export(turns: list) -> tuple:
         path, text = h.export(turns)
@@ -115,6 +127,7 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
                                      scale=8, elem_id="question", autofocus=True, container=False)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop", visible=False)
+                busy_note = gr.Markdown("", elem_id="busy-note")
                 with gr.Accordion("Settings and debug", open=False, elem_id="settings"):
                     with gr.Row():
                         top_k = gr.Slider(1, 8, value=settings.top_k, step=1, label="Passages per answer")
@@ -151,10 +164,11 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
         # the box (respond leaves it alone after taking the question). Stop replaces Ask while
         # an answer runs; `.then` puts Ask back however the answer ended, errors included.
         gr.on([send.click, box.submit], on_respond, chat_in, chat_out, **chat_opts, trigger_mode="once",
-              api_name="chat").then(idle, None, [send, stop], api_visibility="private")
+              api_name="chat").then(idle, None, [send, stop, busy_note], api_visibility="private")
+        box.submit(None, None, busy_note, js=BUSY_NOTE_JS, trigger_mode="multiple", api_visibility="private")
         chatbot.example_select(on_example, None, box, api_visibility="private").then(
             on_respond, chat_in, chat_out, **chat_opts, api_visibility="private").then(
-            idle, None, [send, stop], api_visibility="private")
+            idle, None, [send, stop, busy_note], api_visibility="private")
         # Not queued behind the answers it stops.
         stop.click(on_stop, None, stop, concurrency_limit=None, api_visibility="private")
         chatbot.clear(lambda: [], None, turns, api_visibility="private")
