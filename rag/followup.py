@@ -74,6 +74,10 @@ _THAT = re.compile(r"\b(?:that|this)\b(?=\s*(?:[?.!,;]|$)|\s+(?:better|more|less
                    r"|helps?|matters?|lasts?|appl(?:y|ies)|involves?|requires?|needs?|happens?|compares?"
                    r"|differs?|looks?)\b)", re.IGNORECASE)
 _IT = re.compile(r"\bit\b(?!\s*['’]s\b|\s+(?:is|was|takes?|took|worth|matters?)\b)", re.IGNORECASE)
+# Pronouns replaced where their own pattern finds them, not wherever the word is (an "it" or a
+# "that" that points at nothing stays); and those standing for a thing, never for a person.
+_POINTER_PATTERNS = {"it": _IT, "those": _DEMONSTRATIVE, "these": _DEMONSTRATIVE, "that": _THAT, "this": _THAT}
+_THING_POINTERS = frozenset({"it", "that", "this"})
 # Words that make a referent a person (pronouns for people are refused by `_POINTERS` already).
 _PEOPLE = frozenset({"guy", "author", "person", "people", "man", "woman", "writer", "blogger", "pm", "pms",
                      "manager", "managers", "scientist", "scientists", "engineer", "engineers", "i", "me",
@@ -216,11 +220,10 @@ def with_referents(question: str, history: Sequence[Turn], llm: BaseChatModel) -
         words = content_words(phrase)
         if (not words or not words <= known or len(phrase.split()) > _MAX_REFERENT_WORDS
                 or _POINTERS.search(phrase) or _IT.search(phrase)
-                or (word in ("it", "that", "this") and _PEOPLE & set(re.findall(r"\w+", phrase.lower())))):
+                or (word in _THING_POINTERS and _PEOPLE & set(re.findall(r"\w+", phrase.lower())))):
             continue
         phrase = phrase[0].lower() + phrase[1:] if phrase[:4] in ("The ", "A ", "An ") else phrase
-        pattern = (_IT if word == "it" else _DEMONSTRATIVE if word in ("those", "these")
-                   else _THAT if word in ("that", "this") else re.compile(rf"\b{word}\b", re.IGNORECASE))
+        pattern = _POINTER_PATTERNS.get(word) or re.compile(rf"\b{word}\b", re.IGNORECASE)
         resolved = pattern.sub(lambda m, p=phrase: p + _possessive(m), resolved)
         replaced = True
     if not replaced:

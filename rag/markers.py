@@ -23,7 +23,8 @@ _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")  # the same, its numbers ca
 _GLUED = re.compile(rf"([.!?])((?:[ \t]*{_MARK})+)(?=\s|$)")
 # "6 parts: [1], [2], and [3]": markers used as the items of a list (the model does this when a
 # passage is a table of contents). Stripped one by one they would leave "6 parts:,, and.".
-_MARKER_LIST = re.compile(r"\s*:?\s*(\[\d+\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+\])+)")
+_AND = r"\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)"  # what joins markers in a list: ", ", " and ", " & "
+_MARKER_LIST = re.compile(rf"\s*:?\s*(\[\d+\](?:{_AND}\[\d+\])+)")
 # "B] AI algorithms ...": a list label whose opening bracket the model dropped (dev q18's retry).
 _STRAY_LABEL = re.compile(r"^[A-Za-z0-9]{1,2}\]\s+")
 # "(see [2])" without its marker: the empty parentheses it would leave in the sentence.
@@ -122,9 +123,7 @@ def name_cited_articles(answer: str, passages: list[Passage], question: str) -> 
 # words, which the verifier found "supported" by "These aren't the only courses I have done."
 # and preferred to the other reading's "CS50: Introduction to Computer Science by Harvard"
 # (an exploratory chat, stop 47). Nothing opens a reply for them to cite, so they are the subject.
-_OPENING_MARKER_SUBJECT = re.compile(
-    r"\s*\[\d+(?:\s*,\s*\d+)*\](?:\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)\[\d+(?:\s*,\s*\d+)*\])*"
-    r"\s+[a-z]")
+_OPENING_MARKER_SUBJECT = re.compile(rf"\s*{_MARK}(?:{_AND}{_MARK})*\s+[a-z]")
 
 
 def opens_with_markers_as_subject(reply: str) -> bool:
