@@ -9,6 +9,7 @@ come from `rag`.
 
 # No `from __future__ import annotations`: Gradio reads the shims' annotations (gr.LikeData,
 # gr.Progress) at wiring time, and string annotations of a local import cannot be resolved.
+import json
 import logging
 import os
 from pathlib import Path
@@ -35,7 +36,9 @@ CHAT_CONCURRENCY = 32
 MAX_THREADS = 64
 
 CSS = """
-.gradio-container { max-width: 1280px !important; margin: 0 auto; }
+/* The width: with auto side margins alone the page was as wide as its content, and it moved 47 px
+   sideways (the chat 66 px narrower) each time the first answer was a short line. */
+.gradio-container { max-width: 1280px !important; width: 100%; margin: 0 auto; }
 #title h1 { margin-bottom: .1em; }
 #chat .pm-sources { margin-top: .7em; font-size: .9em; border-top: 1px solid var(--border-color-primary); padding-top: .4em; }
 #chat .pm-sources summary { cursor: pointer; font-weight: 600; color: var(--body-text-color-subdued); }
@@ -56,9 +59,18 @@ CSS = """
 /* Thumbs and copy under an answer still being written would rate or copy a draft. */
 #chat .message-row:has(.pm-pending, .pm-writing) + .message-buttons { visibility: hidden; }
 #chat .pm-writing { color: var(--body-text-color-subdued); }
-/* Room kept for the note, so that it showing up does not move the page. */
-#busy-note { min-height: 1.5em; font-size: .88em; color: var(--body-text-color-subdued); padding: 0 .3em; }
+/* Room kept for the note, so that it showing up does not move the page: the note's text, hidden,
+   under it, as many lines as the note takes at this width (1.5em was less than one line). */
+#busy-note { font-size: .88em; color: var(--body-text-color-subdued); padding: 0 .3em; }
 #busy-note p { margin: 0; }
+#busy-note [data-testid=markdown] { display: grid; }
+#busy-note [data-testid=markdown] > *, #busy-note [data-testid=markdown]::before { grid-area: 1 / 1; line-height: 1.6; }
+#busy-note [data-testid=markdown]::before { visibility: hidden; content: BUSY_NOTE_TEXT; }
+/* Ask leaves the page a frame before Stop comes: the box kept the button's room (it grew by
+   110-176 px for that frame). Not where the button wraps under the box (phones). */
+@media (min-width: 420px) {
+  #question:only-child { max-width: calc(100% - min(160px, 100%) - var(--layout-gap)); }
+}
 #index-status { font-size: .92em; }
 #debug { font-size: .88em; }
 #debug table { table-layout: auto; width: 100%; }
@@ -70,10 +82,12 @@ CSS = """
 # Enter while an answer runs starts nothing (see the wiring), and said nothing either (found by
 # stop 45's exploratory browser test). The note is made in the browser, at once: the server is
 # busy with the answer being waited for. Stop is on the page only while an answer runs.
-BUSY_NOTE_JS = """() => document.querySelector('#stop')?.offsetParent
-  ? 'Still answering the last question. Yours stays in the box: ask it when the answer is done,'
-    + ' or press **Stop** first.'
-  : ''"""
+BUSY_NOTE = ("Still answering the last question. Yours stays in the box: ask it when the answer is done,"
+             " or press **Stop** first.")
+BUSY_NOTE_JS = f"""() => document.querySelector('#stop')?.offsetParent ? {json.dumps(BUSY_NOTE)} : ''"""
+# The CSS keeps the note's room with a hidden copy of it; two no-break spaces (\a0) after it,
+# so that the copy wraps no later than the note, whose "Stop" is bold.
+CSS = CSS.replace("BUSY_NOTE_TEXT", '"' + BUSY_NOTE.replace("**", "") + '\\a0\\a0"')
 
 
 def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path | None = None) -> Any:
@@ -158,17 +172,20 @@ def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path |
         chat_in = [box, chatbot, turns, top_k, backend]
         chat_out = [chatbot, turns, debug, box, send, stop]
         chat_opts = dict(concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat", show_progress="minimal")
+        # No progress overlay: the default one covered the busy note and the accordion under it
+        # (80 px) for the instant it takes to put Ask back.
+        idle_opts = dict(show_progress="hidden", api_visibility="private")
         # One listener for the button and Enter, so that while an answer streams neither starts
         # another ("once"): a second answer would start from the chat as it was when asked, and
         # overwrite the first answer with its draft. What the reader types meanwhile stays in
         # the box (respond leaves it alone after taking the question). Stop replaces Ask while
         # an answer runs; `.then` puts Ask back however the answer ended, errors included.
         gr.on([send.click, box.submit], on_respond, chat_in, chat_out, **chat_opts, trigger_mode="once",
-              api_name="chat").then(idle, None, [send, stop, busy_note], api_visibility="private")
+              api_name="chat").then(idle, None, [send, stop, busy_note], **idle_opts)
         box.submit(None, None, busy_note, js=BUSY_NOTE_JS, trigger_mode="multiple", api_visibility="private")
         chatbot.example_select(on_example, None, box, api_visibility="private").then(
             on_respond, chat_in, chat_out, **chat_opts, api_visibility="private").then(
-            idle, None, [send, stop, busy_note], api_visibility="private")
+            idle, None, [send, stop, busy_note], **idle_opts)
         # Not queued behind the answers it stops.
         stop.click(on_stop, None, stop, concurrency_limit=None, api_visibility="private")
         chatbot.clear(lambda: [], None, turns, api_visibility="private")
