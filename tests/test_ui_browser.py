@@ -93,6 +93,33 @@ def page(tmp_path: Path, app: App):
         ctx.close()
 
 
+# Records, in the page, the span of positions the box, the chat and the panel under the box take
+# while an answer streams: a sample on every change of the page (one-frame states included) and
+# every 100 ms. The chat scrolling inside itself is not a move of the page.
+WATCH_LAYOUT_JS = """() => {
+  const ids = ['#question', '#chat', '#settings'];
+  window.__span = {};
+  const sample = () => ids.forEach(id => {
+    const el = document.querySelector(id); if (!el) return;
+    const r = el.getBoundingClientRect();
+    for (const [k, v] of [['left', r.left], ['width', r.width], ['top', r.top + window.scrollY]]) {
+      const key = id + ' ' + k, s = window.__span[key] || (window.__span[key] = [v, v]);
+      s[0] = Math.min(s[0], v); s[1] = Math.max(s[1], v);
+    }
+  });
+  sample();
+  new MutationObserver(sample).observe(document.body, {subtree: true, childList: true, characterData: true,
+                                                      attributes: true});
+  setInterval(sample, 100);
+}"""
+
+
+def layout_moves(page) -> dict[str, float]:
+    """What moved more than a pixel since `WATCH_LAYOUT_JS` ran: {"#chat left": 47.0, ...}."""
+    spans = page.evaluate("() => window.__span")
+    return {k: round(hi - lo, 1) for k, (lo, hi) in spans.items() if hi - lo > 1}
+
+
 def ask(page, question: str):
     """Type a question, check the answer streams in, and return the finished bot message."""
     done = page.locator("#chat [data-testid=bot] .pm-sources")
@@ -114,6 +141,7 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
     assert "What should a PM learn" in chat.inner_text()  # example questions on an empty chat
 
     page.locator("#question textarea").fill("How did the author become a more technical product manager?")
+    page.evaluate(WATCH_LAYOUT_JS)
     page.locator("#ask").click()
     # While the model reads its passages (~5 s of prompt), the note names the articles read.
     page.wait_for_function(
@@ -148,6 +176,9 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
     assert sources.count() >= 1
     assert "Becoming a more technical product manager" in sources.first.inner_text()
     assert first.locator(".pm-source mark").count() >= 1  # the cited sentence is highlighted
+    # Nothing around the answer moved while it streamed: the page was 47 px off sideways while the
+    # first answer was a short line, and the box wider for the frame between Ask and Stop.
+    assert layout_moves(page) == {}
 
     article = tmp_path / "lantern-reviews.md"
     article.write_text(NEW_ARTICLE, encoding="utf-8")

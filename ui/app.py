@@ -66,11 +66,14 @@ CSS = """
 #busy-note [data-testid=markdown] { display: grid; }
 #busy-note [data-testid=markdown] > *, #busy-note [data-testid=markdown]::before { grid-area: 1 / 1; line-height: 1.6; }
 #busy-note [data-testid=markdown]::before { visibility: hidden; content: BUSY_NOTE_TEXT; }
-/* Ask leaves the page a frame before Stop comes: the box kept the button's room (it grew by
-   110-176 px for that frame). Not where the button wraps under the box (phones). */
+/* Ask and Stop swap places, but not in the same frame: when an answer starts, Ask leaves a frame
+   before Stop comes, and the box kept the button's room (it grew by 110-176 px for that frame);
+   when it ends, Ask comes a frame before Stop leaves, and Stop is not shown beside it (the box
+   shrank by 176 px). Not where the button wraps under the box (phones). */
 @media (min-width: 420px) {
   #question:only-child { max-width: calc(100% - min(160px, 100%) - var(--layout-gap)); }
 }
+#ask ~ #stop { display: none !important; }
 #index-status { font-size: .92em; }
 #debug { font-size: .88em; }
 #debug table { table-layout: auto; width: 100%; }
