@@ -191,6 +191,11 @@ def verify(answer: str, passages: list[Passage], article_texts: dict[str, str], 
             keep, unnamed = scorer.naming_sources(text, keep)
             if unnamed:
                 log.info("names in no passage: %s in %r", sorted(unnamed), text[:80])
+            # A list with an item no passage states is flagged whole: which items are the
+            # model's own cannot be shown inside a sentence.
+            if unlisted := scorer.unlisted_items(text):
+                log.info("list items in no passage: %s in %r", unlisted, text[:80])
+                keep = []
         if verdict and keep:
             # "Yes, the passages say that you still need to understand the problem [1]" (fresh
             # f10, where the articles say no): the passage supports the claim, not the verdict,

@@ -28,6 +28,7 @@ from rag.claims import (
     states,
     swaps_in_asked,
 )
+from rag.clauses import listed_items
 from rag.embedding import Embedder
 from rag.prompting import Passage, asks_which_article, is_question, sentence_spans
 
@@ -192,3 +193,20 @@ class PassageSupport:
             added.append(n)
             missing -= best
         return keep + added, missing
+
+    def unlisted_items(self, text: str) -> list[str]:
+        """The items of a list `text` ends with (`rag.clauses.listed_items`) that no passage states.
+
+        "ML projects fail because they lack clear objectives, lack proper data quality, lack
+        collaboration between disciplines, and lack a clear understanding of the business
+        impact [1]" (stop 48's exploratory questions): the passage speaks of collaboration
+        between disciplines and of business impact, and that carried the sentence (support
+        0.56) with items the articles never give. An item is stated when a passage has at least
+        half of its content words that are neither the question's nor shared by every item
+        ("lack"): "proper data quality" is not stated by a passage that says "data science".
+        Any passage will do, since the sentence is cited whole."""
+        items = listed_items(text)
+        words = [content_words(i) - self.asked for i in items]
+        shared = set.intersection(*words) if words else set()
+        return [item for item, w in zip(items, (w - shared for w in words), strict=True)
+                if w and not any(2 * len(w & pw) >= len(w) for pw in self.pwords)]

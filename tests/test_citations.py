@@ -496,3 +496,24 @@ def test_a_name_in_a_sentence_is_cited_to_the_passage_that_names_it(embedder):
     result = verify(answer, passages, articles, embedder, question="Which online courses were most useful?")
     assert result.sentences[0].passages == [1, 2] and result.sentences[0].supported
     assert set(result.quotes) == {1, 2}
+
+
+def test_a_list_with_an_item_no_passage_states_is_flagged(embedder):
+    """Stop 48: the passage speaks of collaboration between disciplines and of business impact,
+    and that carried a list of reasons ML projects fail that the articles never give."""
+    text = ("While ML is an incredibly technical space, many of the fundamentals you need to understand to "
+            "maximize business impact have little to do with developing complex algorithms. They're about "
+            "ensuring you ask the right questions, understand the process of developing ML models, and "
+            "structure an organization that fosters constant collaboration between disciplines rather than "
+            "treating data science as a black box that will magically generate insights.")
+    articles, passages = _one_passage("guide.md", text)
+    q = "Why do ML projects fail?"
+    invented = ("ML projects fail because they lack clear objectives, lack proper data quality, lack collaboration "
+                "between disciplines, and lack a clear understanding of the business impact [1].")
+    result = verify(invented, passages, articles, embedder, question=q)
+    assert not result.sentences[0].supported and result.sentences[0].passages == []
+    # Each item stated by the passage: the list stands.
+    stated = ("ML PMs need to ask the right questions, understand the process of developing ML models, and "
+              "foster constant collaboration between disciplines [1].")
+    result = verify(stated, passages, articles, embedder, question=q)
+    assert result.sentences[0].supported and result.sentences[0].passages == [1]
