@@ -143,7 +143,8 @@ def cmd_retrieval(args: argparse.Namespace) -> None:
         rank = next((i + 1 for i, h in enumerate(hits) if _overlap(h.doc_id, h.chunk.start, h.chunk.end, gold)), None)
         top = hits[: a.settings.top_k]
         passages = select_passages(a.embedder.embed_query(item.question), top, texts, a.embedder,
-                                   max_tokens=a.settings.passage_tokens, articles=a.index.articles)
+                                   max_tokens=a.settings.passage_tokens, articles=a.index.articles,
+                                   lead_tokens=a.settings.lead_passage_tokens)
         in_passage = any(_overlap(p.hit.doc_id, p.start, p.end, gold) for p in passages)
         shown = " ".join(p.text for p in passages)
         facts = sum(answer_eval.fact_found(f, shown) for f in item.must_include)

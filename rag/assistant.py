@@ -243,7 +243,7 @@ class Assistant:
             return
         else:
             passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
-                                       articles=data.articles)
+                                       articles=data.articles, lead_tokens=self.settings.lead_passage_tokens)
         if progress:
             titles = list(dict.fromkeys(p.hit.title for p in passages))
             yield Reading(standalone, titles, len(passages))

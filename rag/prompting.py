@@ -168,19 +168,26 @@ def closest_sentences(question_vec: np.ndarray, hits: list[Hit], article_texts: 
 
 def select_passages(
     question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str], embedder: Embedder,
-    *, max_tokens: int = 70, articles: Mapping[str, Article] | None = None,
+    *, max_tokens: int = 70, articles: Mapping[str, Article] | None = None, lead_tokens: int = 0,
 ) -> list[Passage]:
     """For each hit, the contiguous sentence window (≤ max_tokens) around its sentence most
     similar to the question. Windows stay inside the chunk, so quotes are exact, except that a
     window ending in a colon runs on into what it announces (`_continuation_end`). With
     `articles` (doc_id -> `Article`), each passage carries its article's byline and author
-    (read for the hits' articles only)."""
+    (read for the hits' articles only). With `lead_tokens` above `max_tokens`, the first hit's
+    window has that budget and may grow past its chunk into its section (`_around`)."""
     passages: list[Passage] = []
-    for hit, (spans, scores) in zip(hits, _sentence_scores(question_vec, hits, article_texts, embedder), strict=True):
+    scored = _sentence_scores(question_vec, hits, article_texts, embedder)
+    if hits and lead_tokens > max_tokens:
+        scored[0] = _around(question_vec, hits[0], article_texts[hits[0].doc_id], embedder)
+    for i, (hit, (spans, scores)) in enumerate(zip(hits, scored, strict=True)):
         doc_text = article_texts[hit.doc_id]
         if not spans:
             continue
-        best = int(np.argmax(scores))
+        budget = lead_tokens if i == 0 and lead_tokens > max_tokens else max_tokens
+        # The window starts at the chunk's best sentence, even when a sentence around it scores higher.
+        inside = [j for j, (s, e) in enumerate(spans) if hit.chunk.start <= s and e <= hit.chunk.end]
+        best = max(inside or range(len(spans)), key=lambda j: scores[j])
         lo = hi = best
         used = embedder.count_tokens(doc_text[spans[best][0] : spans[best][1]])
         # Grow the window towards the more similar neighbour while it fits the budget.
@@ -194,7 +201,7 @@ def select_passages(
                 break
             _, j = max(options)
             cost = embedder.count_tokens(doc_text[spans[j][0] : spans[j][1]])
-            if used + cost > max_tokens:
+            if used + cost > budget:
                 break
             used += cost
             lo, hi = min(lo, j), max(hi, j)
@@ -205,6 +212,26 @@ def select_passages(
         passages.append(Passage(len(passages) + 1, hit, start, end, doc_text[start:end],
                                 article.byline if article else "", article.author if article else ""))
     return passages
+
+
+_HEADING_LINE = re.compile(r"^#{1,6} ", re.MULTILINE)
+
+
+def _around(question_vec: np.ndarray, hit: Hit, doc_text: str,
+            embedder: Embedder) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """`_sentence_scores` for the text around a hit: its chunk and a chunk's length on either
+    side, not past the headings before and after the chunk (another section is another topic,
+    and the passage is labelled with the chunk's heading)."""
+    length = hit.chunk.end - hit.chunk.start
+    lo, hi = max(0, hit.chunk.start - length), min(len(doc_text), hit.chunk.end + length)
+    # The section's own heading line is left out too: the passage's label names it.
+    before = [doc_text.find("\n", m.start()) for m in _HEADING_LINE.finditer(doc_text, lo, hit.chunk.start)]
+    after = _HEADING_LINE.search(doc_text, hit.chunk.end, hi)
+    lo = max([lo, *(b for b in before if b >= 0)])
+    hi = after.start() if after else hi
+    spans = sentence_spans(doc_text[lo:hi], lo)
+    sims = embedder.embed([doc_text[s:e] for s, e in spans]) @ question_vec if spans else np.zeros(0)
+    return spans, sims
 
 
 # A line that opens a list item: "• I can ask it to …", "- Listen.", "2. explain it to …", "#1: What …".

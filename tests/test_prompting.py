@@ -132,3 +132,28 @@ def test_a_run_on_never_ends_inside_the_sentence_its_read_ahead_cut():
     # Read ahead to the article's end, the last item is whole and kept.
     end = _continuation_end(text, len(intro), _WordCounter(), max_tokens=30)
     assert end == len(text)
+
+
+def test_the_first_passage_runs_on_past_its_chunk_within_its_section(embedder):
+    """The answer often goes on past the top hit's chunk (blind5 g18: "Learn a little bit about
+    unsupervised learning, regression, and classification" follows the chunk that was found).
+    With a lead budget the first window grows into the text around its chunk, but not past a
+    heading; the other passages stay inside their chunks."""
+    from rag.prompting import select_passages
+
+    found = "I would continue to concentrate only on the user if I were you. AI success depends on user needs."
+    text = ("## Question 3\n\nA reader asked how to start. "
+            f"{found} Learn a little bit about unsupervised learning, regression and classification at a high level."
+            " Then pick a course.\n\n## Question 4\n\nHow much do AI PMs earn?")
+    start = text.index(found)
+    hit = Hit(Chunk("news.md", 3, start, start + len(found), "Question 3", found), "News", 1.0, 0.5, 1.0, 1)
+    other_text = "Monitoring is not optional. Models go stale."
+    other = Hit(Chunk("mon.md", 0, 0, len(other_text), "", other_text), "Mon", 0.9, 0.4, 0.9, 2)
+    texts = {"news.md": text, "mon.md": other_text + " More text after the chunk."}
+    qvec = embedder.embed_query("Did he still suggest learning any ML concepts?")
+    plain = select_passages(qvec, [hit, other], texts, embedder, max_tokens=130)
+    assert plain[0].text == found
+    lead, second = select_passages(qvec, [hit, other], texts, embedder, max_tokens=130, lead_tokens=200)
+    assert "unsupervised learning" in lead.text and lead.text == text[lead.start : lead.end]
+    assert "Question" not in lead.text and "How much" not in lead.text
+    assert second.text == other_text
