@@ -67,11 +67,11 @@ def listed_items(text: str) -> list[str]:
     joined = _LAST_ITEM.match(" " + last)
     if joined:  # ", and Z"
         tail = [last[joined.end() - 1:]]
-    else:  # ", Y and Z"
-        halves = _LAST_ITEM.split(last)
-        if len(halves) < 2:
+    else:  # ", Y and Z": split at the last "and"/"or", the words as written on either side
+        joins = list(_LAST_ITEM.finditer(last))
+        if not joins:
             return []
-        tail = [" and ".join(halves[:-1]), halves[-1]]
+        tail = [last[:joins[-1].start()], last[joins[-1].end():]]
     middle: list[str] = []
     for segment in reversed(segments[1:-1]):
         if not _is_item(segment):
