@@ -52,7 +52,8 @@ def contrasted(text: str) -> list[str]:
 _MAX_ITEM_WORDS = 10
 _NOT_AN_ITEM = re.compile(
     r"(?:but|which|who|while|whereas|so|because|although|though|since|if|when|where|as|such as|including"
-    r"|like|e\.g\.|i\.e\.|for example|for instance|then|that|this|these|it|they|you|we|he|she)\b", re.IGNORECASE)
+    r"|like|e\.g\.|i\.e\.|for example|for instance|then|that|this|these|it|they|you|we|he|she)(?!\w)",
+    re.IGNORECASE)  # not \b, which never follows the "." of "e.g." before a space
 _LAST_ITEM = re.compile(r"\s+(?:and|or)\s+")
 
 

@@ -177,14 +177,15 @@ def select_passages(
     (read for the hits' articles only). With `lead_tokens` above `max_tokens`, the first hit's
     window has that budget and may grow past its chunk into its section (`_around`)."""
     passages: list[Passage] = []
-    scored = _sentence_scores(question_vec, hits, article_texts, embedder)
-    if hits and lead_tokens > max_tokens:
-        scored[0] = _around(question_vec, hits[0], article_texts[hits[0].doc_id], embedder)
+    lead = bool(hits) and lead_tokens > max_tokens
+    # The first hit's sentences are scored once: in the text around its chunk when it leads.
+    scored = ([_around(question_vec, hits[0], article_texts[hits[0].doc_id], embedder)] if lead else []) \
+        + _sentence_scores(question_vec, hits[1:] if lead else hits, article_texts, embedder)
     for i, (hit, (spans, scores)) in enumerate(zip(hits, scored, strict=True)):
         doc_text = article_texts[hit.doc_id]
         if not spans:
             continue
-        budget = lead_tokens if i == 0 and lead_tokens > max_tokens else max_tokens
+        budget = lead_tokens if lead and i == 0 else max_tokens
         # The window starts at the chunk's best sentence, even when a sentence around it scores higher.
         inside = [j for j, (s, e) in enumerate(spans) if hit.chunk.start <= s and e <= hit.chunk.end]
         best = max(inside or range(len(spans)), key=lambda j: scores[j])

@@ -38,6 +38,8 @@ def test_the_two_sides_of_a_comparison():
     # The list after "such as": its first item cannot be told from the words leading to it.
     ("Tech companies have open sourced platforms such as Amazon AI, TensorFlow, and many others.",
      ["TensorFlow", "many others"]),
+    # "e.g." opens the words leading to the list, not an item.
+    ("Ops work needs some tooling, e.g. pipeline hardening, alarms and backfills.", ["alarms", "backfills"]),
     # Clauses, not items.
     ("To date, they were too cheap to pay the $8 per month subscription, but they signed up to the"
      " mailing list and found the free articles very informative.", []),

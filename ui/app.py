@@ -35,6 +35,14 @@ UPLOAD_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf"]
 CHAT_CONCURRENCY = 32
 MAX_THREADS = 64
 
+# What Enter says while an answer runs (BUSY_NOTE_JS below). Defined first: the CSS keeps the
+# note's room with a hidden copy of it.
+BUSY_NOTE = ("Still answering the last question. Yours stays in the box: ask it when the answer is done,"
+             " or press **Stop** first.")
+# The hidden copy as a CSS string: two no-break spaces after it, so that it wraps no later than
+# the note, whose "Stop" is bold.
+_BUSY_NOTE_COPY = json.dumps(BUSY_NOTE.replace("**", "") + "\u00a0\u00a0", ensure_ascii=False)
+
 CSS = """
 /* The width: with auto side margins alone the page was as wide as its content, and it moved 47 px
    sideways (the chat 66 px narrower) each time the first answer was a short line. */
@@ -65,7 +73,7 @@ CSS = """
 #busy-note p { margin: 0; }
 #busy-note [data-testid=markdown] { display: grid; }
 #busy-note [data-testid=markdown] > *, #busy-note [data-testid=markdown]::before { grid-area: 1 / 1; line-height: 1.6; }
-#busy-note [data-testid=markdown]::before { visibility: hidden; content: BUSY_NOTE_TEXT; }
+#busy-note [data-testid=markdown]::before { visibility: hidden; content: """ + _BUSY_NOTE_COPY + """; }
 /* Ask and Stop swap places, but not in the same frame: when an answer starts, Ask leaves a frame
    before Stop comes, and the box kept the button's room (it grew by 110-176 px for that frame);
    when it ends, Ask comes a frame before Stop leaves, and Stop is not shown beside it (the box
@@ -85,12 +93,7 @@ CSS = """
 # Enter while an answer runs starts nothing (see the wiring), and said nothing either (found by
 # stop 45's exploratory browser test). The note is made in the browser, at once: the server is
 # busy with the answer being waited for. Stop is on the page only while an answer runs.
-BUSY_NOTE = ("Still answering the last question. Yours stays in the box: ask it when the answer is done,"
-             " or press **Stop** first.")
 BUSY_NOTE_JS = f"""() => document.querySelector('#stop')?.offsetParent ? {json.dumps(BUSY_NOTE)} : ''"""
-# The CSS keeps the note's room with a hidden copy of it; two no-break spaces (\a0) after it,
-# so that the copy wraps no later than the note, whose "Stop" is bold.
-CSS = CSS.replace("BUSY_NOTE_TEXT", '"' + BUSY_NOTE.replace("**", "") + '\\a0\\a0"')
 
 
 def build_app(assistant: Assistant, settings: Settings, *, feedback_path: Path | None = None) -> Any:
