@@ -179,8 +179,8 @@ def test_answer_streams_with_sources_then_an_uploaded_article_is_cited(page, tmp
     assert sources.count() >= 1
     assert "Becoming a more technical product manager" in sources.first.inner_text()
     assert first.locator(".pm-source mark").count() >= 1  # the cited sentence is highlighted
-    # Nothing around the answer moved while it streamed: on stop 47's page the box was 176 px
-    # wider for the frame between Ask and Stop, and the panel under it moved down by 4 px.
+    # Nothing around the answer moved while it streamed: on stop 47's page the box's width spanned
+    # 352 px as Ask and Stop swapped, and the panel under it moved by 4 px.
     assert layout_moves(page) == {}
     page.set_viewport_size({"width": 1360, "height": 1000})  # the README screenshot's size
 
