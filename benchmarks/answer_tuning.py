@@ -47,7 +47,8 @@ from rag import answer_eval, qa_file  # noqa: E402
 from rag.assistant import GATE_DEPTH, Assistant  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.generation import banned_words_kwargs  # noqa: E402
-from rag.prompting import Passage, build_messages, select_passages  # noqa: E402
+from rag.passages import Passage, select_passages  # noqa: E402
+from rag.prompting import build_messages  # noqa: E402
 
 
 def _key(messages: list[BaseMessage], kwargs: dict[str, Any]) -> str:

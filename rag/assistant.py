@@ -43,7 +43,7 @@ from rag.named_article import (
     comparison_passages,
     summary_passages,
 )
-from rag.prompting import Passage, select_passages
+from rag.passages import Passage, select_passages
 from rag.readings import better, drained, read, reordered
 from rag.retrieval import Hit, HybridRetriever, RetrievalConfig
 from rag.store import IndexData

@@ -23,7 +23,8 @@ from rag.claims import content_words, is_first_person_copy
 from rag.clauses import claim_before_gloss, contrasted
 from rag.embedding import Embedder
 from rag.markers import split_answer
-from rag.prompting import LIST_MARK, NOT_COVERED, Passage, is_yes_no_question
+from rag.passages import LIST_MARK, Passage
+from rag.prompting import NOT_COVERED, is_yes_no_question
 from rag.support import PassageSupport
 
 log = logging.getLogger(__name__)

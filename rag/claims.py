@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import Stemmer
 
-from rag.prompting import Passage
+from rag.passages import Passage
 
 _COPY_MIN_WORDS, _COPY_SHARE = 5, 0.6  # a near copy of a passage sentence
 _STEMMER = Stemmer.Stemmer("english")

@@ -21,7 +21,8 @@ from rag.claims import quantities
 from rag.embedding import Embedder
 from rag.key_quote import KeyQuote, key_quote
 from rag.markers import name_cited_articles
-from rag.prompting import NOT_COVERED, Passage, closest_sentences
+from rag.passages import Passage, closest_sentences
+from rag.prompting import NOT_COVERED
 from rag.retrieval import Hit
 from rag.store import IndexData
 

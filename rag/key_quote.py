@@ -29,7 +29,8 @@ import numpy as np
 
 from rag.claims import content_words
 from rag.embedding import Embedder
-from rag.prompting import LIST_MARK, Passage, is_question, is_yes_no_question, sentence_spans
+from rag.passages import LIST_MARK, Passage, is_question, sentence_spans
+from rag.prompting import is_yes_no_question
 
 # A sentence shorter than this says too little to stand alone as the answer's quote (a
 # heading, "Why?", a list item's first words).

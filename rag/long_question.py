@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.prompting import sentence_spans
+from rag.passages import sentence_spans
 
 # Longer than any question of the eval sets (35 words at most): those have a sentence or two of
 # context before the question and are answered whole.

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 
-from rag.prompting import Passage, asks_which_article, sentence_spans
+from rag.passages import Passage, sentence_spans
+from rag.prompting import asks_which_article
 
 _MARK = r"\[\d+(?:\s*,\s*\d+)*\]"  # "[2]" or "[2, 3]"
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")  # the same, its numbers captured

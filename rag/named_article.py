@@ -28,7 +28,7 @@ import numpy as np
 from rag.chunking import Chunk, chunk_text, embedding_text
 from rag.documents import Article
 from rag.embedding import Embedder
-from rag.prompting import Passage
+from rag.passages import Passage
 from rag.retrieval import Hit
 
 _SUMMARY = re.compile(

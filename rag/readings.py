@@ -28,7 +28,8 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.generation import banned_words_kwargs
 from rag.markers import name_cited_articles, opens_with_markers_as_subject
-from rag.prompting import REFUSAL_WORDS, Passage, build_messages
+from rag.passages import Passage
+from rag.prompting import REFUSAL_WORDS, build_messages
 from rag.reply_stream import says_nothing, stream_reply
 
 log = logging.getLogger(__name__)

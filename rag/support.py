@@ -30,9 +30,11 @@ from rag.claims import (
 )
 from rag.clauses import listed_items
 from rag.embedding import Embedder
-from rag.prompting import Passage, asks_which_article, is_question, sentence_spans
+from rag.passages import Passage, is_question, sentence_spans
 
 # The frame of "Which article should I read to learn about ...?": what is left is the topic a
+from rag.prompting import asks_which_article
+
 # passage must be about for its article to be the answer (stemmed).
 _FRAME_WORDS = frozenset({"articl", "post", "piec", "guid", "newslett", "blog", "sourc", "read", "learn",
                           "talk", "cover", "discuss", "explain", "mention", "describ", "write", "find",

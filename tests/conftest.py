@@ -34,7 +34,7 @@ def shown_passages(settings: Settings, embedder, question: str, max_tokens: int)
     """What the assistant would show the LLM for `question`: (index data, question vector,
     hits, article texts, passages). For tests of the steps after generation."""
     from rag.assistant import Assistant
-    from rag.prompting import select_passages
+    from rag.passages import select_passages
 
     assistant = Assistant.load(settings, embedder=embedder)
     data = assistant.index

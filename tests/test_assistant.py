@@ -6,7 +6,7 @@ from rag.answer import Answer, Reading, Rereading
 from rag.assistant import GATE_DEPTH, Assistant
 from rag.errors import EmptyQuestionError, IndexMissingError
 from rag.indexing import update_index
-from rag.prompting import sentence_spans
+from rag.passages import sentence_spans
 from tests.conftest import make_settings
 from tests.fakes import ScriptedChat
 

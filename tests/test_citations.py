@@ -1,6 +1,6 @@
 from rag.chunking import Chunk
 from rag.citations import VerifyConfig, render, verify
-from rag.prompting import Passage, select_passages, sentence_spans
+from rag.passages import Passage, select_passages, sentence_spans
 from rag.retrieval import Hit
 
 ARTICLES = {

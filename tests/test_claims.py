@@ -10,7 +10,7 @@ from rag.claims import (
     states,
     swaps_in_asked,
 )
-from rag.prompting import Passage
+from rag.passages import Passage
 from rag.retrieval import Hit
 
 

@@ -6,7 +6,7 @@ from rag.citations import VerifyConfig
 from rag.compose import AnswerComposer
 from rag.config import Settings
 from rag.key_quote import key_quote
-from rag.prompting import Passage
+from rag.passages import Passage
 from rag.retrieval import Hit
 from tests.conftest import shown_passages
 

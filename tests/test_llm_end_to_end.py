@@ -152,7 +152,7 @@ def test_a_yes_no_question_gets_what_the_articles_say(built_index, embedder, loc
 def test_a_list_cut_off_from_its_announcement_reaches_the_model(built_index, embedder, local_llm) -> None:
     """The chunker ends one chunk with "It helps me in two main areas:" and starts the next with
     the two bullets. Shown the announcement alone, the model invented what Cursor does for the
-    author (blind2 c01); the passage now runs on into the list (rag.prompting)."""
+    author (blind2 c01); the passage now runs on into the list (rag.passages)."""
     a = Assistant.load(built_index, embedder=embedder, chat_model=local_llm)
     ans = a.ask("What does the technical PM author use Cursor for?")
     assert not ans.refused, ans.raw_answer

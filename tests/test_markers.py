@@ -7,7 +7,7 @@ from rag.markers import (
     split_answer,
     without_markers,
 )
-from rag.prompting import Passage
+from rag.passages import Passage
 from rag.retrieval import Hit
 
 

@@ -3,7 +3,7 @@ passage that would otherwise support the sentence (real embedding model)."""
 
 from rag.chunking import Chunk
 from rag.citations import VerifyConfig
-from rag.prompting import Passage
+from rag.passages import Passage
 from rag.retrieval import Hit
 from rag.support import PassageSupport
 
