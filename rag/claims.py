@@ -204,18 +204,24 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*(?:[•◦▪*–-]\s+)?|[\"
 def names(text: str) -> set[str]:
     """The names `text` uses, lower-cased: a word capitalised where a sentence does not start
     ("Harvard", "Cursor"), or one spelled like a name anywhere ("CS50", "TensorFlow", "MLOps"),
-    less short acronyms ("ML", "PM's", "CS/ML"), months and days. "Google's" gives "google"."""
+    less short acronyms ("ML", "PM's", "CS/ML"), months and days. "Google's" gives "google".
+    Each part of a hyphenated word is judged on its own: "ex-ML-engineer" names nobody (read
+    whole, its inner capitals made "ex" a name that no passage has, and a right answer quoting
+    the question's "ex-ML-engineer" was refused: blind6 h18), and "ex-Google" names Google."""
     found = set()
     for m in _TOKEN.finditer(text):
         word = _POSSESSIVE.sub("", m.group(0))
-        if not word or _ACRONYM.fullmatch(word):
-            continue
-        inner_caps = any(c.isupper() for c in word[1:])
-        capitalised = word[0].isupper() and not _SENTENCE_START.search(text[: m.start()])
-        if inner_caps or capitalised or _LETTER_DIGIT.search(word.lower()):
-            key = _WORD.findall(word.lower())[0]
-            if key not in _COMMON_NAMES:
-                found.add(key)
+        at_start = bool(_SENTENCE_START.search(text[: m.start()]))
+        for i, part in enumerate(word.split("-")):
+            part = _POSSESSIVE.sub("", part)
+            if not part or _ACRONYM.fullmatch(part):
+                continue
+            inner_caps = any(c.isupper() for c in part[1:])
+            capitalised = part[0].isupper() and not (i == 0 and at_start)
+            if inner_caps or capitalised or _LETTER_DIGIT.search(part.lower()):
+                key = (_WORD.findall(part.lower()) or [""])[0]
+                if key and key not in _COMMON_NAMES:
+                    found.add(key)
     return found
 
 
