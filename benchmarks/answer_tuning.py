@@ -143,9 +143,8 @@ def cmd_retrieval(args: argparse.Namespace) -> None:
         hits = a.search(item.question, k=args.k)
         gold = qa_file.gold_spans(item, data)
         rank = next((i + 1 for i, h in enumerate(hits) if _overlap(h.doc_id, h.chunk.start, h.chunk.end, gold)), None)
-        top = hits[: a.settings.top_k]
-        passages = select_passages(a.embedder.embed_query(item.question), top, texts, a.embedder,
-                                   max_tokens=a.settings.passage_tokens, articles=a.index.articles,
+        passages = select_passages(a.embedder.embed_query(item.question), hits, texts, a.embedder,
+                                   k=a.settings.top_k, max_tokens=a.settings.passage_tokens, articles=a.index.articles,
                                    lead_tokens=a.settings.lead_passage_tokens)
         in_passage = any(_overlap(p.hit.doc_id, p.start, p.end, gold) for p in passages)
         shown = " ".join(p.text for p in passages)
@@ -202,8 +201,8 @@ def _shown(a: Assistant, question: str, texts: dict[str, str]) -> tuple[float, l
     """The best cosine among the gate's candidates and the passages the LLM sees, picked as
     `Assistant.stream` picks them."""
     found = a.search(question, k=max(a.settings.top_k, GATE_DEPTH))
-    passages = select_passages(a.embedder.embed_query(question), found[: a.settings.top_k], texts,
-                               a.embedder, max_tokens=a.settings.passage_tokens, articles=a.index.articles)
+    passages = select_passages(a.embedder.embed_query(question), found, texts, a.embedder, k=a.settings.top_k,
+                               max_tokens=a.settings.passage_tokens, articles=a.index.articles)
     return max((h.dense for h in found), default=0.0), passages
 
 

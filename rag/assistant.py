@@ -210,7 +210,9 @@ class Assistant:
         qvec = self.embedder.embed_query(standalone)
         retriever, found = self._search(standalone, max(shown, GATE_DEPTH), qvec)
         data = retriever.data
-        hits = self._named_article_hits(standalone, found, data)[:shown] or found[:shown]
+        # Candidates for the passages in rank order: the first `shown` unless one repeats another.
+        pool = self._named_article_hits(standalone, found, data) or found
+        hits = pool[:shown]
         timings = Timings(rewrite_ms=(t_found - t0) * 1000, retrieve_ms=(time.perf_counter() - t_found) * 1000)
         texts = {d: a.text for d, a in data.articles.items()}
         best = max((h.dense for h in found), default=0.0)
@@ -242,8 +244,9 @@ class Assistant:
                                               timings, llm_called=False), t0, made)
             return
         else:
-            passages = select_passages(qvec, hits, texts, self.embedder, max_tokens=self.settings.passage_tokens,
-                                       articles=data.articles, lead_tokens=self.settings.lead_passage_tokens)
+            passages = select_passages(qvec, pool, texts, self.embedder, k=shown,
+                                       max_tokens=self.settings.passage_tokens, articles=data.articles,
+                                       lead_tokens=self.settings.lead_passage_tokens)
         if progress:
             titles = list(dict.fromkeys(p.hit.title for p in passages))
             yield Reading(standalone, titles, len(passages))

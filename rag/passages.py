@@ -11,6 +11,7 @@ left to `rag.prompting`, and checking an answer against them to `rag.citations`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ import numpy as np
 from rag.documents import Article
 from rag.embedding import Embedder
 from rag.retrieval import Hit
+
+log = logging.getLogger(__name__)
 
 # Not after "e.g." or "Dr.": "(e.g. simple linear regression)" is one sentence, and split there
 # the answer showed a citation marker inside the parentheses (dev q30).
@@ -103,20 +106,32 @@ def closest_sentences(question_vec: np.ndarray, hits: list[Hit], article_texts: 
 
 def select_passages(
     question_vec: np.ndarray, hits: list[Hit], article_texts: dict[str, str], embedder: Embedder,
-    *, max_tokens: int = 70, articles: Mapping[str, Article] | None = None, lead_tokens: int = 0,
+    *, k: int | None = None, max_tokens: int = 70, articles: Mapping[str, Article] | None = None,
+    lead_tokens: int = 0,
 ) -> list[Passage]:
     """For each hit, the contiguous sentence window (≤ max_tokens) around its sentence most
     similar to the question. Windows stay inside the chunk, so quotes are exact, except that a
     window ending in a colon runs on into what it announces (`_continuation_end`). With
     `articles` (doc_id -> `Article`), each passage carries its article's byline and author
     (read for the hits' articles only). With `lead_tokens` above `max_tokens`, the first hit's
-    window has that budget and may grow past its chunk into its section (`_around`)."""
+    window has that budget and may grow past its chunk into its section (`_around`).
+    With `k`, `hits` are candidates in rank order and at most `k` passages are made: a window
+    that passages already chosen show for the most part is skipped (`_shown_already`), and the
+    next candidate takes its place."""
+    k = len(hits) if k is None else k
     passages: list[Passage] = []
     lead = bool(hits) and lead_tokens > max_tokens
     # The first hit's sentences are scored once: in the text around its chunk when it leads.
-    scored = ([_around(question_vec, hits[0], article_texts[hits[0].doc_id], embedder)] if lead else []) \
-        + _sentence_scores(question_vec, hits[1:] if lead else hits, article_texts, embedder)
-    for i, (hit, (spans, scores)) in enumerate(zip(hits, scored, strict=True)):
+    # Candidates past the first k are scored only when one of those is skipped.
+    first = hits[:k]
+    scored = ([_around(question_vec, first[0], article_texts[first[0].doc_id], embedder)] if lead else []) \
+        + _sentence_scores(question_vec, first[1:] if lead else first, article_texts, embedder)
+    for i, hit in enumerate(hits):
+        if len(passages) >= k:
+            break
+        if i >= len(scored):
+            scored += _sentence_scores(question_vec, [hit], article_texts, embedder)
+        spans, scores = scored[i]
         doc_text = article_texts[hit.doc_id]
         if not spans:
             continue
@@ -144,6 +159,11 @@ def select_passages(
         start, end = spans[lo][0], spans[hi][1]
         if doc_text[start:end].rstrip().endswith(":"):
             end = _continuation_end(doc_text, end, embedder, max_tokens)
+        start, end = _signed(doc_text, start, end)
+        if _shown_already(passages, hit.doc_id, start, end):
+            log.info("passage %d repeats one already shown (%s, chars %d-%d); the next hit instead",
+                     hit.rank, hit.doc_id, start, end)
+            continue
         article = (articles or {}).get(hit.doc_id)
         passages.append(Passage(len(passages) + 1, hit, start, end, doc_text[start:end],
                                 article.byline if article else "", article.author if article else ""))
@@ -168,6 +188,39 @@ def _around(question_vec: np.ndarray, hit: Hit, doc_text: str,
     spans = sentence_spans(doc_text[lo:hi], lo)
     sims = embedder.embed([doc_text[s:e] for s, e in spans]) @ question_vec if spans else np.zeros(0)
     return spans, sims
+
+
+def _shown_already(passages: list[Passage], doc_id: str, start: int, end: int) -> bool:
+    """More than half of `doc_id`[start:end] is in the passages already chosen. A window ending
+    in a colon runs on into the list it announces, and the list's own chunk was often the next
+    hit: blind6 h08's 4 passages showed the technical PM's first learning step twice and never
+    his third ("look for excuses to repeat it"). Rare: of the 189 questions in eval/, it skips a
+    passage for dev q42 and blind6 h08 (stop 49)."""
+    shown = sum(max(0, min(end, p.end) - max(start, p.start)) for p in passages if p.hit.doc_id == doc_id)
+    return 2 * shown > end - start
+
+
+# A reply in a newsletter or a comment thread is signed on its own line under it: "– Gerard Kolan".
+# En or em dash only: "- Work Together" may be a bullet.
+_SIGNATURE = r"[–—][ \t]+[A-Z][\w'’.-]*(?:[ \t]+[A-Z][\w'’.-]*){1,3}[ \t]*$"
+_SIGNATURE_FIRST = re.compile(rf"\s*{_SIGNATURE}\s*", re.MULTILINE)
+_SIGNATURE_NEXT = re.compile(rf"[ \t]*\n\s*{_SIGNATURE}", re.MULTILINE)
+
+
+def _signed(doc_text: str, start: int, end: int) -> tuple[int, int]:
+    """The window `doc_text[start:end]` with its replies' signatures right: a signature that
+    opens it belongs to the reply before it and is left out, and one on the line right after it
+    names who wrote its last reply and is taken in. The newsletter's replies are signed below,
+    so a chunk often opens with the previous reply's signer and ends before its own; shown
+    "– Dhiraj Mehta" above Gerard Kolan's reply, the model answered "Dhiraj Mehta" to who said
+    it (blind6 h05). Offsets stay exact: only whole lines move."""
+    first = _SIGNATURE_FIRST.match(doc_text, start, end)
+    if first and first.end() < end:
+        start = first.end()
+    after = _SIGNATURE_NEXT.match(doc_text, end)
+    if after:
+        end = after.end()
+    return start, end
 
 
 # A line that opens a list item: "• I can ask it to …", "- Listen.", "2. explain it to …", "#1: What …".

@@ -74,3 +74,23 @@ def test_the_first_passage_runs_on_past_its_chunk_within_its_section(embedder):
     assert "unsupervised learning" in lead.text and lead.text == text[lead.start : lead.end]
     assert "Question" not in lead.text and "How much" not in lead.text
     assert second.text == other_text
+
+
+def test_a_reply_is_shown_with_its_own_signature_not_the_one_before_it(embedder):
+    """The newsletter signs each reply on the line under it, so a chunk opened with the previous
+    reply's signer and ended before its own, and the model credited the reply to the wrong
+    person (blind6 h05: "Dhiraj Mehta" for Gerard Kolan's words)."""
+    reply = "B] Absolutely agreed. Experience is more important than parameters or tokens."
+    text = f"A] Learn regression first.\n\n– Dhiraj Mehta\n\n{reply}\n\n– Gerard Kolan\n\nC] Read Lenny."
+    start = text.index("– Dhiraj")
+    chunk = text[start : text.index(reply) + len(reply)]
+    hit = Hit(Chunk("news.md", 1, start, start + len(chunk), "Discussion", chunk), "News", 1.0, 0.5, 1.0, 1)
+    qvec = embedder.embed_query("Who said experience matters more than parameters or tokens?")
+    (passage,) = select_passages(qvec, [hit], {"news.md": text}, embedder, max_tokens=130)
+    assert passage.text == f"{reply}\n\n– Gerard Kolan"
+    assert passage.text == text[passage.start : passage.end]
+    # A hyphen may open a bullet: "- Work Together" is no signature.
+    bullets = "Do this:\n- Listen First\n- Work Together"
+    hit = Hit(Chunk("s.md", 0, 0, len("Do this:\n- Listen First"), "", "Do this:\n- Listen First"), "S", 1.0, 0.5, 1.0, 1)
+    (passage,) = select_passages(qvec, [hit], {"s.md": bullets + "\n\nMore."}, embedder, max_tokens=130)
+    assert "Listen First" in passage.text
